@@ -1,0 +1,306 @@
+// lmc: the command-line front of the engine. Local mode runs the model in-process
+// (the embedded default model unless --model or $LMC_MODEL names another).
+//
+//   lmc compress [-c] [-o OUT] [-f] [-k] [FILE...]   FILE -> FILE.lmc (as gzip)
+//   lmc decompress [-c] [-o OUT] [-f] [-k] [FILE...] FILE.lmc -> FILE
+//   lmc info FILE.lmc...                             header, model, sizes, bits/byte
+//   lmc models                                        the models this binary has
+//
+// Without FILE, or with "-", reads stdin and writes stdout. Exit codes: 0 ok,
+// 1 usage or I/O error, 2 corrupt or foreign data, 3 made by another model,
+// 4 unsupported format version.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/frame.h"
+#include "engine/codec.h"
+#include "models/default_model.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kSuffix[] = ".lmc";
+
+struct Args {
+  std::string command;
+  bool to_stdout = false, force = false, keep = false, quiet = false;
+  int progress = -1;  // -1: auto (a terminal and a large input)
+  std::string output, model;
+  lmc::CodecOptions codec;
+  std::vector<std::string> files;
+};
+
+int Usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+      "usage: lmc compress|decompress [options] [FILE...]\n"
+      "       lmc info FILE...\n"
+      "       lmc models\n"
+      "options:\n"
+      "  -c, --stdout      write to standard output, keep the input\n"
+      "  -o, --output F    write to F (one input)\n"
+      "  -f, --force       overwrite outputs, write binary to a terminal\n"
+      "  -k, --keep        keep the input file (the default with -c or -o)\n"
+      "  -q, --quiet       no progress or summaries\n"
+      "      --progress / --no-progress\n"
+      "  -m, --model PATH  model directory or .safetensors file (default: embedded)\n"
+      "      --threads N   worker threads (default: all cores)\n"
+      "      --chunk N     tokens per independent chunk (default 32768)\n"
+      "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"
+      "            4 unsupported format\n");
+  return code;
+}
+
+int ExitCode(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk: return 0;
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kInvalidArgument: return 2;
+    case absl::StatusCode::kFailedPrecondition: return 3;
+    case absl::StatusCode::kUnimplemented: return 4;
+    default: return 1;
+  }
+}
+
+int Fail(const std::string& what, const absl::Status& s) {
+  std::fprintf(stderr, "lmc: %s: %s\n", what.c_str(), std::string(s.message()).c_str());
+  return ExitCode(s);
+}
+
+bool ParseArgs(int argc, char** argv, Args* a) {
+  if (argc < 2) return false;
+  a->command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (s == "--") {
+      for (++i; i < argc; ++i) a->files.push_back(argv[i]);
+    } else if (s == "-c" || s == "--stdout") a->to_stdout = true;
+    else if (s == "-f" || s == "--force") a->force = true;
+    else if (s == "-k" || s == "--keep") a->keep = true;
+    else if (s == "-q" || s == "--quiet") a->quiet = true;
+    else if (s == "--progress") a->progress = 1;
+    else if (s == "--no-progress") a->progress = 0;
+    else if (s == "-o" || s == "--output") { if (!value(&a->output)) return false; }
+    else if (s == "-m" || s == "--model") { if (!value(&a->model)) return false; }
+    else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
+    else if (s == "--chunk") { if (!value(&v)) return false; a->codec.chunk_tokens = static_cast<uint32_t>(std::stoul(v)); }
+    else if (s.size() > 2 && s[0] == '-' && s[1] != '-') {
+      for (char ch : s.substr(1)) {  // combined short flags: -kf, -cq
+        if (ch == 'c') a->to_stdout = true;
+        else if (ch == 'f') a->force = true;
+        else if (ch == 'k') a->keep = true;
+        else if (ch == 'q') a->quiet = true;
+        else return false;
+      }
+    } else if (s.size() > 1 && s[0] == '-') {
+      return false;
+    } else {
+      a->files.push_back(s);
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::string> ReadAll(const std::string& path) {
+  std::ostringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+    ss << in.rdbuf();
+  }
+  return ss.str();
+}
+
+absl::Status WriteAll(const std::string& path, const std::string& data) {
+  if (path == "-") {
+    std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+    std::cout.flush();
+    return std::cout ? absl::OkStatus() : absl::UnavailableError("write to stdout failed");
+  }
+  // Write beside the target and rename: an interrupted run leaves no half file.
+  std::string tmp = path + ".lmc-tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      return absl::UnavailableError(absl::StrCat("cannot write ", path));
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Draws a progress bar on stderr while `work` runs.
+template <typename Fn>
+auto WithProgress(bool show, uint64_t total, const char* verb, lmc::CodecOptions* opt, Fn work) {
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::thread bar;
+  if (show) {
+    opt->progress = &done;
+    bar = std::thread([&] {
+      auto t0 = std::chrono::steady_clock::now();
+      while (!stop.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const uint64_t d = done.load();
+        const double frac = total ? double(d) / total : 1.0;
+        const int width = 30, fill = static_cast<int>(frac * width);
+        std::fprintf(stderr, "\r%s [%s%s] %5.1f%% %8.1f KB/s", verb,
+                     std::string(fill, '#').c_str(), std::string(width - fill, ' ').c_str(),
+                     100 * frac, d / 1e3 / std::max(s, 1e-3));
+        std::fflush(stderr);
+      }
+      std::fprintf(stderr, "\r%*s\r", 70, "");
+    });
+  }
+  auto result = work();
+  stop = true;
+  if (bar.joinable()) bar.join();
+  opt->progress = nullptr;
+  return result;
+}
+
+int RunCodec(Args& a, const lmc::IntModel& model) {
+  const bool compress = a.command == "compress";
+  if (a.files.empty()) a.files.push_back("-");
+  if (!a.output.empty() && a.files.size() != 1) {
+    std::fprintf(stderr, "lmc: -o takes a single input\n");
+    return 1;
+  }
+  int rc = 0;
+  for (const std::string& in : a.files) {
+    std::string out;
+    if (a.to_stdout || in == "-") out = "-";
+    if (!a.output.empty()) out = a.output;
+    if (out.empty()) {
+      if (compress) {
+        out = in + kSuffix;
+      } else if (in.size() > 4 && in.ends_with(kSuffix)) {
+        out = in.substr(0, in.size() - 4);
+      } else {
+        std::fprintf(stderr, "lmc: %s: unknown suffix, use -o or -c\n", in.c_str());
+        rc = std::max(rc, 1);
+        continue;
+      }
+    }
+    if (out == "-" && compress && isatty(STDOUT_FILENO) && !a.force) {
+      std::fprintf(stderr, "lmc: refusing to write compressed data to a terminal (use -f)\n");
+      return 1;
+    }
+    std::error_code ec;
+    if (out != "-" && fs::exists(out, ec) && !a.force) {
+      std::fprintf(stderr, "lmc: %s already exists (use -f to overwrite)\n", out.c_str());
+      rc = std::max(rc, 1);
+      continue;
+    }
+    auto data = ReadAll(in);
+    if (!data.ok()) { rc = std::max(rc, Fail(in, data.status())); continue; }
+    const uint64_t work = compress ? data->size() : 0;
+    uint64_t tokens = work;
+    if (!compress) {
+      auto parsed = lmc::ParseFrame(*data);
+      if (parsed.ok()) tokens = lmc::FrameTokens(parsed->header);
+    }
+    const bool show = !a.quiet && (a.progress == 1 || (a.progress == -1 && isatty(STDERR_FILENO) && tokens > (1 << 20)));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = WithProgress(show, tokens, compress ? "compress" : "decompress", &a.codec, [&] {
+      return compress ? lmc::Compress(model, *data, a.codec) : lmc::Decompress(model, *data, a.codec);
+    });
+    if (!result.ok()) { rc = std::max(rc, Fail(in, result.status())); continue; }
+    if (absl::Status s = WriteAll(out, *result); !s.ok()) { rc = std::max(rc, Fail(out, s)); continue; }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!a.quiet && out != "-" && isatty(STDERR_FILENO)) {
+      const size_t orig = compress ? data->size() : result->size();
+      const size_t packed = compress ? result->size() : data->size();
+      std::fprintf(stderr, "%s: %zu -> %zu bytes, %.3f bits/byte, %.1f KB/s\n", in.c_str(),
+                   compress ? orig : packed, compress ? packed : orig,
+                   orig ? 8.0 * packed / orig : 0.0, orig / 1e3 / std::max(secs, 1e-6));
+    }
+    if (in != "-" && out != "-" && a.output.empty() && !a.keep) fs::remove(in, ec);
+  }
+  return rc;
+}
+
+int RunInfo(const Args& a, const lmc::IntModel* model) {
+  if (a.files.empty()) return Usage(1);
+  int rc = 0;
+  for (const std::string& f : a.files) {
+    auto data = ReadAll(f);
+    if (!data.ok()) { rc = std::max(rc, Fail(f, data.status())); continue; }
+    auto p = lmc::ParseFrame(*data);
+    if (!p.ok()) { rc = std::max(rc, Fail(f, p.status())); continue; }
+    const lmc::FrameHeader& h = p->header;
+    const std::string fp = lmc::ToHex(h.model);
+    std::printf("%s:\n", f.c_str());
+    std::printf("  format        lmc frame v%d\n", lmc::kFrameVersion);
+    std::printf("  front-end     bytes\n");
+    std::printf("  model         %s%s\n", fp.c_str(),
+                model && model->fingerprint() == h.model ? " (the loaded model)" : " (not the loaded model)");
+    std::printf("  original      %llu bytes, xxh64 %016llx\n",
+                static_cast<unsigned long long>(h.original_bytes),
+                static_cast<unsigned long long>(h.checksum));
+    std::printf("  compressed    %zu bytes (header %zu)\n", data->size(), p->header_bytes);
+    std::printf("  chunks        %zu of up to %u tokens\n", h.chunks.size(), h.chunk_tokens);
+    std::printf("  bits/byte     %.4f\n", h.original_bytes ? 8.0 * data->size() / h.original_bytes : 0.0);
+    std::printf("  ratio         %.4f\n", h.original_bytes ? double(data->size()) / h.original_bytes : 0.0);
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  Args a;
+  if (argc >= 2 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) return Usage(0);
+  try {
+    if (!ParseArgs(argc, argv, &a)) return Usage(1);
+  } catch (const std::exception&) {
+    return Usage(1);
+  }
+  if (a.command != "compress" && a.command != "decompress" && a.command != "info" &&
+      a.command != "models") {
+    return Usage(1);
+  }
+  auto model = lmc::LoadModelOrDefault(a.model);
+  if (!model.ok()) {
+    std::fprintf(stderr, "lmc: cannot load model: %s\n", std::string(model.status().message()).c_str());
+    return 1;
+  }
+  if (a.command == "models") {
+    const lmc::IntModel& m = **model;
+    std::printf("%s  %s  %lld parameters  d_model %d  layers %d  window %d\n",
+                m.fingerprint_hex().c_str(), a.model.empty() ? "default (embedded)" : a.model.c_str(),
+                static_cast<long long>(m.parameters()), m.config().d_model,
+                m.config().n_layers, m.config().window);
+    return 0;
+  }
+  if (a.command == "info") return RunInfo(a, model->get());
+  return RunCodec(a, **model);
+}

@@ -1,0 +1,61 @@
+// lmc frame format, version 1: the self-describing container of a compressed
+// payload. docs/format.md is the normative description; this is its code.
+//
+//   FrameHeader h = ...; std::string f = WriteFrame(h, payloads);
+//   LMC_ASSIGN_OR_RETURN(ParsedFrame p, ParseFrame(f));
+//
+// ParseFrame checks everything it can without the model: magic, version, the
+// header's own checksum, that the chunk index agrees with the original length and
+// with the bytes that follow. Nothing it allocates is sized by an unchecked field.
+#ifndef LMC_CORE_FRAME_H_
+#define LMC_CORE_FRAME_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/hashing.h"
+
+namespace lmc {
+
+inline constexpr char kFrameMagic[4] = {'L', 'M', 'C', 'F'};
+inline constexpr uint8_t kFrameVersion = 1;
+inline constexpr uint32_t kMaxChunkTokens = 1u << 24;
+inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
+
+enum class FrontEnd : uint8_t { kBytes = 0 };
+
+struct ChunkEntry {
+  uint32_t tokens = 0;       // tokens coded in this chunk
+  uint64_t coded_bytes = 0;  // length of its range-coded payload
+};
+
+struct FrameHeader {
+  FrontEnd front_end = FrontEnd::kBytes;
+  std::string front_end_params;  // front-end specific, at most 255 bytes
+  Sha256Digest model{};          // SHA-256 of the model's weights file
+  uint64_t original_bytes = 0;
+  uint64_t checksum = 0;         // XXH64 (seed 0) of the original bytes
+  uint32_t chunk_tokens = 0;     // every chunk but the last holds exactly this many
+  std::vector<ChunkEntry> chunks;
+};
+
+struct ParsedFrame {
+  FrameHeader header;
+  size_t header_bytes = 0;
+  std::vector<std::span<const uint8_t>> payloads;  // views into the frame
+};
+
+// Number of tokens the front-end produces for the original; for kBytes, its length.
+uint64_t FrameTokens(const FrameHeader& h);
+
+std::string WriteFrame(const FrameHeader& header,
+                       const std::vector<std::string>& payloads);
+absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame);
+
+}  // namespace lmc
+
+#endif  // LMC_CORE_FRAME_H_

@@ -1,0 +1,104 @@
+#include "core/frame.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace lmc {
+namespace {
+
+FrameHeader SampleHeader() {
+  FrameHeader h;
+  h.model = Sha256("model");
+  h.original_bytes = 2500;
+  h.checksum = 0x1234567890abcdefull;
+  h.chunk_tokens = 1000;
+  h.chunks = {{1000, 7}, {1000, 5}, {500, 6}};
+  return h;
+}
+
+std::vector<std::string> SamplePayloads() { return {"abcdefg", "hijkl", "mnopqr"}; }
+
+TEST(FrameTest, RoundTrip) {
+  std::string f = WriteFrame(SampleHeader(), SamplePayloads());
+  auto p = ParseFrame(f);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->header.original_bytes, 2500u);
+  EXPECT_EQ(p->header.checksum, 0x1234567890abcdefull);
+  EXPECT_EQ(p->header.model, Sha256("model"));
+  ASSERT_EQ(p->payloads.size(), 3u);
+  EXPECT_EQ(std::string(p->payloads[1].begin(), p->payloads[1].end()), "hijkl");
+}
+
+TEST(FrameTest, EmptyInputHasNoChunks) {
+  FrameHeader h = SampleHeader();
+  h.original_bytes = 0;
+  h.chunks.clear();
+  auto p = ParseFrame(WriteFrame(h, {}));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->payloads.empty());
+}
+
+TEST(FrameTest, EveryTruncationIsAnError) {
+  std::string f = WriteFrame(SampleHeader(), SamplePayloads());
+  for (size_t n = 0; n < f.size(); ++n) {
+    auto p = ParseFrame(std::string_view(f).substr(0, n));
+    EXPECT_FALSE(p.ok()) << "truncated at " << n;
+  }
+}
+
+TEST(FrameTest, HeaderBitFlipsAreErrors) {
+  std::string f = WriteFrame(SampleHeader(), SamplePayloads());
+  auto clean = ParseFrame(f);
+  ASSERT_TRUE(clean.ok());
+  for (size_t i = 0; i < clean->header_bytes * 8; ++i) {
+    std::string g = f;
+    g[i / 8] ^= static_cast<char>(1 << (i % 8));
+    EXPECT_FALSE(ParseFrame(g).ok()) << "bit " << i;
+  }
+}
+
+TEST(FrameTest, WrongMagicAndVersion) {
+  std::string f = WriteFrame(SampleHeader(), SamplePayloads());
+  std::string g = f;
+  g[0] = 'X';
+  EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kInvalidArgument);
+  g = f;
+  g[4] = 2;
+  EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented);
+}
+
+// An index that lies, with a valid header checksum (as a forger or a buggy
+// writer would make it), is still rejected, and nothing is sized by the lie.
+TEST(FrameTest, LyingIndexIsDataLoss) {
+  struct Case {
+    const char* what;
+    void (*edit)(FrameHeader*);
+  } cases[] = {
+      {"more chunks than the length needs", [](FrameHeader* h) { h->chunks.push_back({1, 5}); }},
+      {"short middle chunk", [](FrameHeader* h) { h->chunks[1].tokens = 999; }},
+      {"huge original length", [](FrameHeader* h) { h->original_bytes = 1ull << 60; }},
+      {"coded length beyond the frame", [](FrameHeader* h) { h->chunks[2].coded_bytes = 1ull << 40; }},
+      {"coded length below the minimum", [](FrameHeader* h) { h->chunks[0].coded_bytes = 1; }},
+      {"zero chunk size", [](FrameHeader* h) { h->chunk_tokens = 0; }},
+  };
+  for (const Case& c : cases) {
+    FrameHeader h = SampleHeader();
+    c.edit(&h);
+    auto p = ParseFrame(WriteFrame(h, SamplePayloads()));
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss) << c.what << ": " << p.status();
+  }
+}
+
+TEST(FrameTest, RandomBytesNeverParse) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 10000; ++i) {
+    std::string s(rng() % 200, '\0');
+    for (auto& ch : s) ch = static_cast<char>(rng());
+    if (i % 2) s.replace(0, std::min<size_t>(5, s.size()), std::string("LMCF\x01", 5).substr(0, std::min<size_t>(5, s.size())));
+    EXPECT_FALSE(ParseFrame(s).ok());
+  }
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,56 @@
+// The compression engine: bytes <-> lmc frames with one integer model, chunks
+// evaluated in batches on a pool of threads. This is local mode's whole job and
+// the server's model work (the server feeds the same chunk functions from its
+// batcher).
+//
+//   CodecOptions opt;  // chunk_tokens, threads, batch_chunks
+//   LMC_ASSIGN_OR_RETURN(std::string frame, Compress(model, data, opt));
+//   LMC_ASSIGN_OR_RETURN(std::string back, Decompress(model, frame, opt));
+//
+// Errors: DATA_LOSS for damaged frames, FAILED_PRECONDITION when the frame was
+// made by another model, INVALID_ARGUMENT for something that is not a frame,
+// UNIMPLEMENTED for a newer format version.
+#ifndef LMC_ENGINE_CODEC_H_
+#define LMC_ENGINE_CODEC_H_
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/int_model.h"
+
+namespace lmc {
+
+struct CodecOptions {
+  uint32_t chunk_tokens = 32768;  // tokens per independent chunk
+  int threads = 0;                // 0: one per hardware thread
+  int batch_chunks = 16;          // chunks one thread evaluates together
+  int block_tokens = 128;         // compression: tokens per chunk per forward call
+  // When set, incremented by the number of tokens coded, as work progresses.
+  std::atomic<uint64_t>* progress = nullptr;
+};
+
+// Range-codes each chunk with a fresh context. Chunks are independent, so any
+// split into threads and batches gives the same bytes.
+std::vector<std::string> EncodeChunks(const IntModel& model,
+                                      const std::vector<std::string_view>& chunks,
+                                      const CodecOptions& opt);
+
+// Decodes chunk i, of tokens[i] tokens, from payloads[i]. DATA_LOSS if a payload
+// does not end exactly where its last token does.
+absl::StatusOr<std::vector<std::string>> DecodeChunks(
+    const IntModel& model, const std::vector<std::span<const uint8_t>>& payloads,
+    const std::vector<uint32_t>& tokens, const CodecOptions& opt);
+
+absl::StatusOr<std::string> Compress(const IntModel& model, std::string_view data,
+                                     const CodecOptions& opt = {});
+absl::StatusOr<std::string> Decompress(const IntModel& model, std::string_view frame,
+                                       const CodecOptions& opt = {});
+
+}  // namespace lmc
+
+#endif  // LMC_ENGINE_CODEC_H_

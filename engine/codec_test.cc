@@ -1,0 +1,134 @@
+#include "engine/codec.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/frame.h"
+#include "model/random_model.h"
+
+namespace lmc {
+namespace {
+
+std::unique_ptr<IntModel> Tiny(uint64_t seed = 1) {
+  return std::move(IntModel::FromBytes(MakeRandomModel(TinyConfig(), seed))).value();
+}
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+CodecOptions Opts(uint32_t chunk, int threads, int batch) {
+  CodecOptions o;
+  o.chunk_tokens = chunk;
+  o.threads = threads;
+  o.batch_chunks = batch;
+  return o;
+}
+
+TEST(CodecTest, RoundTripsEdgeCases) {
+  auto m = Tiny();
+  struct Case {
+    const char* name;
+    std::string data;
+  } cases[] = {
+      {"empty", ""},
+      {"one byte", "x"},
+      {"zeros", std::string(100000, '\0')},
+      {"random", RandomBytes(50000, 1)},
+      {"text", std::string(2000, 'a') + "The quick brown fox jumps over the lazy dog.\n"},
+      {"all byte values", [] { std::string s; for (int i = 0; i < 256 * 4; ++i) s.push_back(char(i)); return s; }()},
+  };
+  for (const Case& c : cases) {
+    for (uint32_t chunk : {1u, 7u, 4096u, 32768u}) {
+      if (chunk < 100 && c.data.size() > 5000) continue;
+      auto f = Compress(*m, c.data, Opts(chunk, 2, 4));
+      ASSERT_TRUE(f.ok()) << c.name << ": " << f.status();
+      auto back = Decompress(*m, *f, Opts(chunk, 1, 3));
+      ASSERT_TRUE(back.ok()) << c.name << " chunk " << chunk << ": " << back.status();
+      EXPECT_TRUE(*back == c.data) << c.name << " chunk " << chunk;
+    }
+  }
+}
+
+// The payload is a function of the data and the model alone: not of threads or
+// batching, on either side.
+TEST(CodecTest, ArrangementDoesNotChangeBytes) {
+  auto m = Tiny();
+  std::string data = RandomBytes(3000, 2) + std::string(5000, 'z') + RandomBytes(4000, 3);
+  auto reference = Compress(*m, data, Opts(1000, 1, 1));
+  ASSERT_TRUE(reference.ok());
+  for (int threads : {1, 2, 3}) {
+    for (int batch : {1, 2, 5, 64}) {
+      auto f = Compress(*m, data, Opts(1000, threads, batch));
+      ASSERT_TRUE(f.ok());
+      EXPECT_EQ(*f, *reference) << threads << " threads, batch " << batch;
+      auto back = Decompress(*m, *reference, Opts(1000, 3 - threads % 3, batch + 1));
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_TRUE(*back == data);
+    }
+  }
+}
+
+TEST(CodecTest, TwentyMegabytes) {
+  auto m = std::move(IntModel::FromBytes(MakeRandomModel(MicroConfig(), 3))).value();
+  std::string data;
+  std::mt19937_64 rng(4);
+  while (data.size() < 20u << 20) {
+    data += rng() % 3 ? std::string(1 + rng() % 5000, char(rng() % 4)) : RandomBytes(rng() % 3000, rng());
+  }
+  auto f = Compress(*m, data, Opts(1 << 20, 0, 4));
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto back = Decompress(*m, *f, Opts(1 << 20, 0, 3));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == data);
+}
+
+TEST(CodecTest, WrongModelIsFailedPrecondition) {
+  auto a = Tiny(1), b = Tiny(2);
+  auto f = Compress(*a, "hello world", {});
+  ASSERT_TRUE(f.ok());
+  auto r = Decompress(*b, *f, {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+}
+
+// Damage anywhere is an error or, where it hit slack bits of the coder's flush,
+// the exact original: never different data.
+TEST(CodecTest, DamageNeverYieldsWrongData) {
+  auto m = Tiny();
+  const std::string data = "{\"id\": 42, \"name\": \"lmc\", \"tags\": [\"a\", \"b\"]}\n" + RandomBytes(300, 9);
+  auto f = Compress(*m, data, Opts(64, 1, 4));
+  ASSERT_TRUE(f.ok());
+  int errors = 0;
+  for (size_t bit = 0; bit < f->size() * 8; ++bit) {
+    std::string g = *f;
+    g[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    auto r = Decompress(*m, g, Opts(64, 1, 4));
+    if (r.ok()) {
+      ASSERT_TRUE(*r == data) << "bit " << bit << " decoded to other data";
+    } else {
+      ++errors;
+      ASSERT_TRUE(r.status().code() == absl::StatusCode::kDataLoss ||
+                  r.status().code() == absl::StatusCode::kInvalidArgument ||
+                  r.status().code() == absl::StatusCode::kUnimplemented ||
+                  r.status().code() == absl::StatusCode::kFailedPrecondition)
+          << "bit " << bit << ": " << r.status();
+    }
+  }
+  EXPECT_GT(errors, static_cast<int>(f->size() * 8 * 9 / 10));
+  for (size_t n = 0; n < f->size(); ++n) {
+    auto r = Decompress(*m, std::string_view(*f).substr(0, n), {});
+    EXPECT_FALSE(r.ok()) << "truncated at " << n;
+  }
+}
+
+TEST(CodecTest, RejectsBadOptions) {
+  auto m = Tiny();
+  EXPECT_EQ(Compress(*m, "x", Opts(0, 1, 1)).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,190 @@
+#include "model/evaluator.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/range_coder.h"
+#include "model/kernels.h"
+
+namespace lmc {
+namespace {
+
+using kernels::RoundDiv;
+using kernels::RoundShift;
+
+constexpr int64_t kResidualLimit = int64_t{1} << 24;  // keeps norm sums in int64
+constexpr int64_t kScoreLimit = int64_t{1} << 30;
+
+inline int64_t Requant(int32_t acc, const QuantLinear& l, int o) {
+  return RoundShift(int64_t{acc} * l.m[o] + l.b[o], l.s[o]);
+}
+
+inline int8_t ClampInt8(int64_t v, int64_t lo = -127) {
+  return static_cast<int8_t>(std::clamp<int64_t>(v, lo, 127));
+}
+
+}  // namespace
+
+StreamState::StreamState(const IntModel& model) {
+  const ModelConfig& c = model.config();
+  kv_.assign(size_t(c.n_layers) * 2 * c.window * c.d_model, 0);
+}
+
+void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& table,
+                           uint16_t* freqs) {
+  constexpr int V = ModelConfig::kVocab;
+  int64_t mx = logits[0];
+  int argmax = 0;
+  for (int o = 1; o < V; ++o) {
+    if (logits[o] > mx) mx = logits[o], argmax = o;
+  }
+  int64_t e[V];
+  int64_t sum = 0;
+  for (int o = 0; o < V; ++o) {
+    const int64_t diff = mx - logits[o];
+    e[o] = diff < static_cast<int64_t>(table.size()) ? table[diff] : 0;
+    sum += e[o];
+  }
+  // sum >= table[0] >= 1. Each symbol gets 1 plus its share of the rest, rounded
+  // down; what rounding leaves goes to the most likely symbol.
+  uint32_t total = 0;
+  for (int o = 0; o < V; ++o) {
+    uint32_t f = 1 + static_cast<uint32_t>(e[o] * int64_t{kTotal - V} / sum);
+    freqs[o] = static_cast<uint16_t>(f);
+    total += f;
+  }
+  freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (kTotal - total));
+}
+
+void BatchEvaluator::Norm(int rows) {
+  const ModelConfig& c = m_.config();
+  const int d = c.d_model;
+  const int64_t eps = std::max<int64_t>(1, (int64_t{1} << (2 * c.residual_bits)) >> 17);
+  z_.resize(size_t(rows) * d);
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* x = &x_[size_t(r) * d];
+    int64_t sum = 0;
+    for (int i = 0; i < d; ++i) sum += x[i];
+    const int64_t mean = RoundDiv(sum, d);
+    int64_t sq = 0;
+    for (int i = 0; i < d; ++i) sq += (x[i] - mean) * (x[i] - mean);
+    const int64_t den = std::max<int64_t>(
+        1, static_cast<int64_t>(kernels::ISqrt(static_cast<uint64_t>(sq / d + eps))));
+    int8_t* z = &z_[size_t(r) * d];
+    for (int i = 0; i < d; ++i) z[i] = ClampInt8(RoundDiv((x[i] - mean) * c.norm_steps, den));
+  }
+}
+
+void BatchEvaluator::Attend(int layer, StreamState& s, int64_t pos, int row) {
+  const ModelConfig& c = m_.config();
+  const IntLayer& L = m_.layers[layer];
+  const int d = c.d_model, hd = c.head_dim(), W = c.window;
+  const int8_t* q = &qkv_[size_t(row) * 3 * d];
+  // Keys are stored transposed ([d][W]) so that scores for all slots are one
+  // contiguous multiply-add per key dimension; values as [W][d].
+  int8_t* kt = &s.kv_[size_t(layer) * 2 * W * d];
+  int8_t* vc = kt + size_t(W) * d;
+  const int slot = static_cast<int>(pos % W);
+  for (int i = 0; i < d; ++i) kt[size_t(i) * W + slot] = q[d + i];
+  std::memcpy(vc + size_t(slot) * d, q + 2 * d, d);
+  // Slots 0..n-1 hold positions; slot t is at distance (slot - t) mod W.
+  const int n = static_cast<int>(std::min<int64_t>(pos + 1, W));
+  dot_.resize(n);
+  weight_.resize(n);
+  num_.resize(hd);
+  const int64_t table_size = static_cast<int64_t>(m_.exp_table.size());
+  for (int h = 0; h < c.n_heads; ++h) {
+    int32_t* dot = dot_.data();
+    kernels::QueryKeyDots(q + h * hd, kt + size_t(h) * hd * W, hd, W, n, dot);
+    int64_t mx = INT64_MIN;
+    for (int t = 0; t < n; ++t) {
+      const int64_t dist = (slot - t + W) % W;
+      int64_t sc = RoundShift(int64_t{dot[t]} * L.score_m, L.score_s);
+      sc = std::clamp(sc, -kScoreLimit, kScoreLimit) - int64_t{m_.alibi[h]} * dist;
+      weight_[t] = sc;
+      mx = std::max(mx, sc);
+    }
+    int64_t denom = 0;
+    for (int t = 0; t < n; ++t) {
+      const int64_t diff = mx - weight_[t];
+      weight_[t] = diff < table_size ? m_.exp_table[diff] : 0;
+      denom += weight_[t];
+    }
+    kernels::WeightedValueSum(weight_.data(), vc + h * hd, d, n, hd, num_.data());
+    int8_t* out = &att_[size_t(row) * d + h * hd];
+    for (int i = 0; i < hd; ++i) out[i] = ClampInt8(RoundDiv(num_[i], denom));
+  }
+}
+
+void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
+                              std::vector<uint16_t>* freqs) {
+  const ModelConfig& c = m_.config();
+  const int d = c.d_model, ff = c.d_ff;
+  int rows = 0;
+  for (const StreamInput& in : inputs) rows += static_cast<int>(in.tokens.size());
+  freqs->resize(size_t(rows) * ModelConfig::kVocab);
+  if (rows == 0) return;
+  x_.resize(size_t(rows) * d);
+  {
+    int r = 0;
+    for (const StreamInput& in : inputs) {
+      for (int32_t t : in.tokens) {
+        const int32_t tok = std::clamp<int32_t>(t, 0, ModelConfig::kBos);
+        std::memcpy(&x_[size_t(r) * d], &m_.embed[size_t(tok) * d], d * sizeof(int32_t));
+        ++r;
+      }
+    }
+  }
+  acc_.resize(size_t(rows) * std::max({3 * d, ff, int(ModelConfig::kVocab)}));
+  qkv_.resize(size_t(rows) * 3 * d);
+  att_.resize(size_t(rows) * d);
+  h_.resize(size_t(rows) * ff);
+  auto add_residual = [&](const QuantLinear& l) {
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < d; ++o) {
+        int64_t v = x_[size_t(r) * d + o] + Requant(acc_[size_t(r) * d + o], l, o);
+        x_[size_t(r) * d + o] = static_cast<int32_t>(std::clamp(v, -kResidualLimit, kResidualLimit));
+      }
+    }
+  };
+  for (int layer = 0; layer < c.n_layers; ++layer) {
+    const IntLayer& L = m_.layers[layer];
+    Norm(rows);
+    kernels::MatMul(z_.data(), rows, L.qkv.packed, acc_.data());
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < 3 * d; ++o) {
+        qkv_[size_t(r) * 3 * d + o] = ClampInt8(Requant(acc_[size_t(r) * 3 * d + o], L.qkv, o));
+      }
+    }
+    int r = 0;
+    for (const StreamInput& in : inputs) {
+      for (size_t j = 0; j < in.tokens.size(); ++j) {
+        Attend(layer, *in.state, in.state->pos_ + static_cast<int64_t>(j), r++);
+      }
+    }
+    kernels::MatMul(att_.data(), rows, L.out.packed, acc_.data());
+    add_residual(L.out);
+    Norm(rows);
+    kernels::MatMul(z_.data(), rows, L.ff1.packed, acc_.data());
+    for (int r2 = 0; r2 < rows; ++r2) {
+      for (int o = 0; o < ff; ++o) {
+        h_[size_t(r2) * ff + o] = ClampInt8(Requant(acc_[size_t(r2) * ff + o], L.ff1, o), 0);
+      }
+    }
+    kernels::MatMul(h_.data(), rows, L.ff2.packed, acc_.data());
+    add_residual(L.ff2);
+  }
+  Norm(rows);
+  constexpr int V = ModelConfig::kVocab;
+  kernels::MatMul(z_.data(), rows, m_.head.packed, acc_.data());
+  logits_.resize(V);
+  for (int r = 0; r < rows; ++r) {
+    for (int o = 0; o < V; ++o) {
+      logits_[o] = std::clamp(Requant(acc_[size_t(r) * V + o], m_.head, o), -kScoreLimit, kScoreLimit);
+    }
+    FrequenciesFromLogits(logits_.data(), m_.exp_table, &(*freqs)[size_t(r) * V]);
+  }
+  for (const StreamInput& in : inputs) in.state->pos_ += static_cast<int64_t>(in.tokens.size());
+}
+
+}  // namespace lmc

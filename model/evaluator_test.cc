@@ -1,0 +1,144 @@
+// Exactness: the frequency tables of a chunk are bit-identical however it is
+// evaluated: alone or among random companions (batches of 2, 3, 8, 17, 64), as
+// one full forward pass or token by token through the KV cache, in blocks of
+// odd sizes, on 1 or 2 threads.
+#include "model/evaluator.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "model/random_model.h"
+
+namespace lmc {
+namespace {
+
+std::unique_ptr<IntModel> Model(const ModelConfig& c, uint64_t seed = 1) {
+  auto m = IntModel::FromBytes(MakeRandomModel(c, seed));
+  EXPECT_TRUE(m.ok()) << m.status();
+  return std::move(m).value();
+}
+
+std::vector<int32_t> Inputs(const std::string& text) {
+  std::vector<int32_t> in = {ModelConfig::kBos};
+  for (size_t i = 0; i + 1 < text.size(); ++i) in.push_back(static_cast<uint8_t>(text[i]));
+  return in;
+}
+
+std::string RandomText(std::mt19937_64& rng, size_t n) {
+  static const std::string words[] = {"the ", "whale ", "{\"id\": ", "1234", "\n", "ship ", "Ahab "};
+  std::string s;
+  while (s.size() < n) s += rng() % 5 ? words[rng() % 7] : std::string(1, char(rng()));
+  s.resize(n);
+  return s;
+}
+
+// Frequencies of `text` evaluated in blocks of `block` tokens, alongside
+// `companions` other streams fed random text in blocks of random sizes.
+std::vector<uint16_t> Evaluate(const IntModel& m, const std::string& text, int block,
+                               int companions, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  BatchEvaluator ev(m);
+  std::vector<int32_t> in = Inputs(text);
+  StreamState target(m);
+  std::vector<StreamState> others(companions, StreamState(m));
+  std::vector<std::vector<int32_t>> other_in(companions);
+  std::vector<uint16_t> result, freqs;
+  const int position = static_cast<int>(rng() % (companions + 1));
+  for (size_t done = 0; done < in.size(); done += block) {
+    const size_t n = std::min<size_t>(block, in.size() - done);
+    std::vector<StreamInput> batch;
+    for (int c = 0; c < companions; ++c) {
+      other_in[c].resize(1 + rng() % 40);
+      for (auto& t : other_in[c]) t = static_cast<int32_t>(rng() % 257);
+      batch.push_back({&others[c], other_in[c]});
+    }
+    batch.insert(batch.begin() + position, {&target, std::span<const int32_t>(in).subspan(done, n)});
+    ev.Evaluate(batch, &freqs);
+    size_t row = 0;
+    for (int b = 0; b < position; ++b) row += batch[b].tokens.size();
+    result.insert(result.end(), freqs.begin() + row * 256, freqs.begin() + (row + n) * 256);
+  }
+  return result;
+}
+
+TEST(EvaluatorTest, TablesAreValid) {
+  auto m = Model(TinyConfig());
+  std::mt19937_64 rng(1);
+  auto f = Evaluate(*m, RandomText(rng, 300), 300, 0, 1);
+  ASSERT_EQ(f.size(), 300u * 256);
+  for (size_t r = 0; r < 300; ++r) {
+    uint32_t total = 0;
+    for (int s = 0; s < 256; ++s) {
+      ASSERT_GE(f[r * 256 + s], 1);
+      total += f[r * 256 + s];
+    }
+    ASSERT_EQ(total, 65536u) << "row " << r;
+  }
+}
+
+class ExactnessTest : public ::testing::TestWithParam<ModelConfig> {};
+
+TEST_P(ExactnessTest, BatchCompositionAndBlockingDoNotMatter) {
+  auto m = Model(GetParam());
+  std::mt19937_64 rng(5);
+  // Longer than the attention window, so the ring buffer wraps.
+  const std::string text = RandomText(rng, 3 * GetParam().window + 17);
+  const auto reference = Evaluate(*m, text, static_cast<int>(text.size()), 0, 1);
+  struct Case {
+    int block, companions;
+  } cases[] = {{1, 0}, {1, 2}, {7, 3}, {64, 8}, {1, 17}, {33, 64}, {5, 1}};
+  for (const Case& c : cases) {
+    auto got = Evaluate(*m, text, c.block, c.companions, 100 + c.block * 7 + c.companions);
+    ASSERT_EQ(got.size(), reference.size());
+    size_t first_diff = 0;
+    while (first_diff < got.size() && got[first_diff] == reference[first_diff]) ++first_diff;
+    EXPECT_EQ(first_diff, got.size())
+        << "block " << c.block << " with " << c.companions << " companions differs at row "
+        << first_diff / 256;
+  }
+}
+
+TEST_P(ExactnessTest, ThreadsDoNotMatter) {
+  auto m = Model(GetParam());
+  std::mt19937_64 rng(9);
+  const std::string text = RandomText(rng, GetParam().window + 50);
+  const auto reference = Evaluate(*m, text, 1000, 0, 1);
+  std::vector<std::vector<uint16_t>> results(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] { results[t] = Evaluate(*m, text, 3 + t * 10, 2 + t, 50 + t); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(results[0], reference);
+  EXPECT_EQ(results[1], reference);
+}
+
+ModelConfig Medium() {
+  ModelConfig c;  // the default model's shape
+  c.window = 64;  // short window so the test wraps it quickly
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ExactnessTest, ::testing::Values(TinyConfig(), Medium()));
+
+TEST(EvaluatorTest, FrequenciesFromLogitsExtremes) {
+  ModelConfig c;
+  std::vector<int32_t> table(c.exp_table_size);
+  for (int i = 0; i < c.exp_table_size; ++i) table[i] = static_cast<int32_t>(std::llround(std::ldexp(std::exp(-i / 256.0), 20)));
+  std::vector<int64_t> logits(256, -(int64_t{1} << 30));
+  logits[65] = int64_t{1} << 30;
+  uint16_t f[256];
+  FrequenciesFromLogits(logits.data(), table, f);
+  uint32_t total = 0;
+  for (int s = 0; s < 256; ++s) {
+    total += f[s];
+    EXPECT_GE(f[s], 1);
+  }
+  EXPECT_EQ(total, 65536u);
+  EXPECT_EQ(f[65], 65536 - 255);
+}
+
+}  // namespace
+}  // namespace lmc

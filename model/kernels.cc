@@ -1,0 +1,225 @@
+#include "model/kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace lmc::kernels {
+namespace {
+
+bool DetectVnni() {
+  if (const char* e = std::getenv("LMC_NO_SIMD"); e && *e == '1') return false;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+}
+
+// 4 rows x 32 columns per tile: a (shifted to uint8) times packed weights with
+// vpdpbusd, 64 multiply-adds per instruction.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
+  const int k = w.k, k4 = k / 4, cols = w.cols, blocks = cols / 16;
+  // Activations + 128 as uint8, rows padded to a multiple of 4.
+  thread_local std::vector<uint8_t> au;
+  const int padded = (rows + 3) / 4 * 4;
+  au.resize(size_t(padded) * k);
+  for (size_t i = 0; i < size_t(rows) * k; ++i) au[i] = static_cast<uint8_t>(a[i] + 128);
+  std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
+  const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
+  for (int r = 0; r < padded; r += 4) {
+    const uint8_t* a0 = au.data() + size_t(r) * k;
+    const uint8_t* a1 = a0 + k;
+    const uint8_t* a2 = a1 + k;
+    const uint8_t* a3 = a2 + k;
+    int b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+      __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512();
+      __m512i c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+      __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
+      __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
+      const __m512i* w0 = wp + size_t(b) * k4;
+      const __m512i* w1 = w0 + k4;
+      for (int i = 0; i < k4; ++i) {
+        const __m512i x0 = _mm512_loadu_si512(w0 + i);
+        const __m512i x1 = _mm512_loadu_si512(w1 + i);
+        int32_t v;
+        std::memcpy(&v, a0 + 4 * i, 4);
+        __m512i av = _mm512_set1_epi32(v);
+        c00 = _mm512_dpbusd_epi32(c00, av, x0);
+        c01 = _mm512_dpbusd_epi32(c01, av, x1);
+        std::memcpy(&v, a1 + 4 * i, 4);
+        av = _mm512_set1_epi32(v);
+        c10 = _mm512_dpbusd_epi32(c10, av, x0);
+        c11 = _mm512_dpbusd_epi32(c11, av, x1);
+        std::memcpy(&v, a2 + 4 * i, 4);
+        av = _mm512_set1_epi32(v);
+        c20 = _mm512_dpbusd_epi32(c20, av, x0);
+        c21 = _mm512_dpbusd_epi32(c21, av, x1);
+        std::memcpy(&v, a3 + 4 * i, 4);
+        av = _mm512_set1_epi32(v);
+        c30 = _mm512_dpbusd_epi32(c30, av, x0);
+        c31 = _mm512_dpbusd_epi32(c31, av, x1);
+      }
+      const __m512i s0 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16]), 7);
+      const __m512i s1 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16 + 16]), 7);
+      __m512i out[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+      for (int j = 0; j < 4 && r + j < rows; ++j) {
+        _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(out[j][0], s0));
+        _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16 + 16, _mm512_sub_epi32(out[j][1], s1));
+      }
+    }
+    for (; b < blocks; ++b) {
+      __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
+                        _mm512_setzero_si512(), _mm512_setzero_si512()};
+      const __m512i* w0 = wp + size_t(b) * k4;
+      for (int i = 0; i < k4; ++i) {
+        const __m512i x0 = _mm512_loadu_si512(w0 + i);
+        for (int j = 0; j < 4; ++j) {
+          int32_t v;
+          std::memcpy(&v, a0 + size_t(j) * k + 4 * i, 4);
+          acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_set1_epi32(v), x0);
+        }
+      }
+      const __m512i s0 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16]), 7);
+      for (int j = 0; j < 4 && r + j < rows; ++j) {
+        _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(acc[j], s0));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool HasVnni() {
+  static const bool has = DetectVnni();
+  return has;
+}
+
+PackedWeights Pack(const int8_t* w, int cols, int k) {
+  PackedWeights p;
+  p.cols = cols;
+  p.k = k;
+  p.rows.assign(w, w + size_t(cols) * k);
+  p.row_sum.assign(cols, 0);
+  for (int n = 0; n < cols; ++n) {
+    for (int i = 0; i < k; ++i) p.row_sum[n] += w[size_t(n) * k + i];
+  }
+  if (HasVnni() && k % 4 == 0 && cols % 16 == 0) {
+    p.vnni.resize(size_t(cols) * k);
+    int8_t* out = p.vnni.data();
+    for (int b = 0; b < cols / 16; ++b) {
+      for (int i = 0; i < k / 4; ++i) {
+        for (int j = 0; j < 16; ++j) {
+          for (int t = 0; t < 4; ++t) *out++ = w[size_t(b * 16 + j) * k + 4 * i + t];
+        }
+      }
+    }
+  }
+  return p;
+}
+
+void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
+  if (!w.vnni.empty()) {
+    MatMulVnni(a, rows, w, c);
+  } else {
+    MatMulInt8(a, rows, w.k, w.rows.data(), w.cols, c);
+  }
+}
+
+// One clone per instruction set, picked at load time (GCC ifunc); the loops are
+// written so that the vectoriser turns them into widening multiply-adds.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
+                int32_t* c) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const int8_t* a0 = a + (r + 0) * k;
+    const int8_t* a1 = a + (r + 1) * k;
+    const int8_t* a2 = a + (r + 2) * k;
+    const int8_t* a3 = a + (r + 3) * k;
+    for (int n = 0; n < cols; ++n) {
+      const int8_t* wn = w + n * k;
+      int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (int i = 0; i < k; ++i) {
+        const int16_t wi = wn[i];
+        s0 += int16_t(a0[i]) * wi;
+        s1 += int16_t(a1[i]) * wi;
+        s2 += int16_t(a2[i]) * wi;
+        s3 += int16_t(a3[i]) * wi;
+      }
+      c[(r + 0) * cols + n] = s0;
+      c[(r + 1) * cols + n] = s1;
+      c[(r + 2) * cols + n] = s2;
+      c[(r + 3) * cols + n] = s3;
+    }
+  }
+  for (; r < rows; ++r) {
+    const int8_t* ar = a + r * k;
+    for (int n = 0; n < cols; ++n) {
+      const int8_t* wn = w + n * k;
+      int32_t s = 0;
+      for (int i = 0; i < k; ++i) s += int16_t(ar[i]) * int16_t(wn[i]);
+      c[r * cols + n] = s;
+    }
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+int32_t DotInt8(const int8_t* a, const int8_t* b, int n) {
+  int32_t s = 0;
+  for (int i = 0; i < n; ++i) s += int16_t(a[i]) * int16_t(b[i]);
+  return s;
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
+                  int32_t* dot) {
+  for (int t = 0; t < n; ++t) dot[t] = 0;
+  for (int i = 0; i < dims; ++i) {
+    const int32_t qi = q[i];
+    const int8_t* row = kt + size_t(i) * stride;
+    for (int t = 0; t < n; ++t) dot[t] += qi * row[t];
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
+                      int dims, int64_t* num) {
+  // Each weight splits into 14 high and 10 low bits; both partial sums stay in
+  // int32 over blocks of 64 rows (2^14 * 127 * 64 < 2^31), then go to int64.
+  constexpr int kMaxDims = 1024;
+  int32_t hi[kMaxDims], lo[kMaxDims];
+  for (int i = 0; i < dims; ++i) num[i] = 0;
+  for (int t0 = 0; t0 < n; t0 += 64) {
+    for (int i = 0; i < dims; ++i) hi[i] = 0, lo[i] = 0;
+    bool any = false;
+    const int t1 = std::min(n, t0 + 64);
+    for (int t = t0; t < t1; ++t) {
+      const int32_t w = static_cast<int32_t>(weight[t]);
+      if (w == 0) continue;
+      any = true;
+      const int32_t wh = w >> 10, wl = w & 1023;
+      const int8_t* row = v + size_t(t) * stride;
+      for (int i = 0; i < dims; ++i) {
+        hi[i] += wh * row[i];
+        lo[i] += wl * row[i];
+      }
+    }
+    if (!any) continue;
+    for (int i = 0; i < dims; ++i) num[i] += (int64_t{hi[i]} << 10) + lo[i];
+  }
+}
+
+uint64_t ISqrt(uint64_t v) {
+  // A float first guess, then exact integer correction: the result does not
+  // depend on how sqrt rounds.
+  uint64_t r = static_cast<uint64_t>(std::sqrt(static_cast<double>(v)));
+  while (r > 0 && (r > 0xFFFFFFFFull || r * r > v)) --r;
+  while (r < 0xFFFFFFFFull && (r + 1) * (r + 1) <= v) ++r;
+  return r;
+}
+
+}  // namespace lmc::kernels

@@ -1,0 +1,67 @@
+// Integer kernels of the exact inference. Every result is a function of the
+// inputs alone (integer sums are associative), so any blocking, vector width or
+// instruction set gives the same bits; only speed differs. kernels_test.cc
+// checks each path against the plain loop.
+#ifndef LMC_MODEL_KERNELS_H_
+#define LMC_MODEL_KERNELS_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace lmc::kernels {
+
+// A weight matrix w [cols][k] (int8 in [-127, 127]) prepared for MatMul: the
+// rows as they are, plus, where the CPU has AVX-512 VNNI and the shape allows
+// (k % 4 == 0, cols % 16 == 0), a copy laid out as [cols/16][k/4][16][4] with
+// the row sums that undo the +128 shift of the activations.
+struct PackedWeights {
+  int cols = 0, k = 0;
+  std::vector<int8_t> rows;     // [cols][k]
+  std::vector<int8_t> vnni;     // empty when the VNNI path is not used
+  std::vector<int32_t> row_sum; // sum_k w[n][k]
+};
+
+PackedWeights Pack(const int8_t* w, int cols, int k);
+
+// c[m][n] = sum_k a[m][k] * w[n][k] for a [rows][k], int8 in [-127, 127],
+// k <= 4096 (every sum fits int32).
+void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
+
+// The portable reference of MatMul, on unpacked weights.
+void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
+                int32_t* c);
+
+// Dot product of two int8 vectors of length n.
+int32_t DotInt8(const int8_t* a, const int8_t* b, int n);
+
+// Attention scores before scaling: dot[t] = sum_i q[i] * kt[i * stride + t]
+// for t < n (keys stored transposed, one row per dimension).
+void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
+                  int32_t* dot);
+
+// num[i] = sum_t weight[t] * v[t * stride + i] for i < dims, exactly, for
+// 0 <= weight[t] < 2^24 and any n.
+void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
+                      int dims, int64_t* num);
+
+// Whether MatMul uses AVX-512 VNNI on this CPU (for logs and benchmarks).
+bool HasVnni();
+
+// floor(sqrt(v)), exact for every uint64 value.
+uint64_t ISqrt(uint64_t v);
+
+// round(n / d) for d > 0, halves rounded up (toward +infinity).
+inline int64_t RoundDiv(int64_t n, int64_t d) {
+  int64_t q = (2 * n + d) / (2 * d);
+  if ((2 * n + d) % (2 * d) < 0) --q;  // floor for negative numerators
+  return q;
+}
+
+// round(v / 2^s), halves up; s in 1..62.
+inline int64_t RoundShift(int64_t v, int s) {
+  return (v + (int64_t{1} << (s - 1))) >> s;  // arithmetic shift: floor
+}
+
+}  // namespace lmc::kernels
+
+#endif  // LMC_MODEL_KERNELS_H_

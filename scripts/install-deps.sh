@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that lmc's build, tests and benchmarks need.
+# Idempotent; run as root on a fresh Debian 12 (bookworm). Shared by the README,
+# .ci/run and the Dockerfiles, so there is one list of dependencies.
+#
+#   scripts/install-deps.sh            # build + test + benchmark packages
+#   LMC_DEPS=runtime scripts/install-deps.sh   # only what the binaries need at run time
+set -euo pipefail
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+RUNTIME_PKGS=(
+  libtorch1.13 libopenblas0-pthread libgrpc++1.51 libprotobuf32 libxxhash0
+  libssl3 ca-certificates
+)
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  clang-14 libclang-rt-14-dev          # libFuzzer for the decoder fuzz target
+  libtorch-dev libopenblas-dev libopenblas0-pthread
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libabsl-dev libboost-dev libboost-system-dev prometheus-cpp-dev
+  nlohmann-json3-dev libxxhash-dev libssl-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+)
+BENCH_PKGS=(
+  gzip bzip2 xz-utils zstd brotli zpaq bc
+  python3                              # the public corpus script uses it (and node/npm)
+)
+
+case "${LMC_DEPS:-all}" in
+  runtime) PKGS=("${RUNTIME_PKGS[@]}") ;;
+  build) PKGS=("${RUNTIME_PKGS[@]}" "${BUILD_PKGS[@]}") ;;
+  *) PKGS=("${RUNTIME_PKGS[@]}" "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+esac
+
+# The corpus fetcher needs node and npm; Debian's npm conflicts with a node that
+# was installed another way, so only ask apt for them when there is none.
+if [[ "${LMC_DEPS:-all}" == all ]] && ! command -v npm >/dev/null; then
+  PKGS+=(nodejs npm)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all ${#PKGS[@]} packages present" >&2
+fi
+
+# Debian's libtorch links libblas.so.3; OpenBLAS must win the alternative or the
+# trainer runs on the reference BLAS (30x slower, measured in DESIGN.md).
+blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null |
+  awk '/^Value:/{print $2}')
+echo "install-deps: libblas.so.3 -> ${blas:-unknown}" >&2
