@@ -7,6 +7,7 @@
 #include "core/frame.h"
 #include "core/range_coder.h"
 #include "core/status_macros.h"
+#include "engine/match_model.h"
 #include "model/evaluator.h"
 
 namespace lmc {
@@ -55,6 +56,7 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
     BatchEvaluator ev(model);
     std::vector<StreamState> states;
     std::vector<RangeEncoder> enc(end - begin);
+    std::vector<MatchModel> match(end - begin);
     for (size_t i = begin; i < end; ++i) states.emplace_back(model);
     std::vector<std::vector<int32_t>> inputs(end - begin);
     std::vector<uint16_t> freqs;
@@ -83,10 +85,12 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
         const size_t i = which[b];
         for (size_t t = 0; t < batch[b].tokens.size(); ++t, ++row) {
           const uint8_t sym = static_cast<uint8_t>(chunks[i][done + t]);
-          const uint16_t* f = &freqs[row * V];
+          uint16_t* f = &freqs[row * V];
+          match[i - begin].Adjust(f);
           uint32_t cum;
           CumulativeOf(f, sym, &cum);
           enc[i - begin].Encode(cum, f[sym]);
+          match[i - begin].Update(sym);
         }
         coded += batch[b].tokens.size();
       }
@@ -111,6 +115,7 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
     BatchEvaluator ev(model);
     std::vector<StreamState> states;
     std::vector<RangeDecoder> dec;
+    std::vector<MatchModel> match(end - begin);
     std::vector<int32_t> next(end - begin, ModelConfig::kBos);
     for (size_t i = begin; i < end; ++i) {
       states.emplace_back(model);
@@ -134,7 +139,8 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
       ev.Evaluate(batch, &freqs);
       for (size_t b = 0; b < batch.size(); ++b) {
         const size_t i = which[b];
-        const uint16_t* f = &freqs[b * V];
+        uint16_t* f = &freqs[b * V];
+        match[i - begin].Adjust(f);
         RangeDecoder& d = dec[i - begin];
         const uint32_t target = d.Target();
         uint32_t cum = 0;
@@ -142,6 +148,7 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
         while (s < V - 1 && cum + f[s] <= target) cum += f[s++];
         d.Consume(cum, f[s]);
         out[i].push_back(static_cast<char>(s));
+        match[i - begin].Update(static_cast<uint8_t>(s));
         next[i - begin] = s;
       }
       if (opt.progress) opt.progress->fetch_add(batch.size());

@@ -42,6 +42,9 @@ ABSL_FLAG(int, n_heads, 3, "attention heads");
 ABSL_FLAG(int, d_ff, 768, "MLP width");
 ABSL_FLAG(int, window, 256, "attention window");
 ABSL_FLAG(int, seed, 1, "random seed");
+ABSL_FLAG(std::string, eval_file, "",
+          "print the float model's bits/byte on this file, coded as lmc does with "
+          "--chunk 512 (chunks of 512 bytes, each opened by BOS), and exit");
 ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints");
 
 namespace fs = std::filesystem;
@@ -157,6 +160,28 @@ int main(int argc, char** argv) {
                  (dir / "model.safetensors").c_str(), bytes->size());
     return 0;
   };
+  if (!absl::GetFlag(FLAGS_eval_file).empty()) {
+    std::ifstream in(absl::GetFlag(FLAGS_eval_file), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    torch::NoGradGuard ng;
+    model->eval();
+    double bits = 0;
+    for (size_t pos = 0; pos < text.size(); pos += 512) {
+      const int64_t n = static_cast<int64_t>(std::min<size_t>(512, text.size() - pos));
+      auto inp = torch::empty({1, n}, torch::kInt64), tgt = torch::empty({1, n}, torch::kInt64);
+      for (int64_t t = 0; t < n; ++t) {
+        tgt[0][t] = static_cast<uint8_t>(text[pos + t]);
+        inp[0][t] = t == 0 ? 256 : static_cast<uint8_t>(text[pos + t - 1]);
+      }
+      auto logits = model->forward(inp);
+      bits += torch::cross_entropy_loss(logits.view({-1, 256}), tgt.view({-1}),
+                                        {}, torch::Reduction::Sum).item<double>() / std::log(2.0);
+    }
+    std::printf("%.4f bits/byte (float) on %zu bytes\n", bits / text.size(), text.size());
+    return 0;
+  }
   if (!absl::GetFlag(FLAGS_export_to).empty()) {
     return do_export(absl::GetFlag(FLAGS_export_to));
   }

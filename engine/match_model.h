@@ -1,0 +1,48 @@
+// The match model: long-range repetition inside a chunk, which a transformer with
+// a short attention window cannot see. It finds the longest recent occurrence of
+// the last bytes (hash of 6 bytes, verified), predicts the byte that followed it,
+// and moves probability toward that byte by as much as this chunk's own history
+// says such predictions deserve (hit counts per match-length and per model-
+// confidence bucket). All integer, a function of the chunk's bytes alone, so the
+// encoder and decoder agree exactly. docs/format.md specifies it.
+//
+//   MatchModel mm;
+//   for each position: mm.Adjust(freqs); code(byte, freqs); mm.Update(byte);
+#ifndef LMC_ENGINE_MATCH_MODEL_H_
+#define LMC_ENGINE_MATCH_MODEL_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace lmc {
+
+class MatchModel {
+ public:
+  static constexpr int kMinLen = 6;       // bytes of context a match must share
+  static constexpr int kMaxLen = 63;      // lengths are counted up to this
+  static constexpr int kHashBits = 16;    // hash table of 2^16 positions
+  static constexpr int kLenBuckets = 16;  // min(15, len / 4)
+  static constexpr int kConfBuckets = 4;  // model's frequency of the predicted byte
+  static constexpr uint32_t kCountLimit = 1023;  // counts halve past this
+
+  MatchModel();
+
+  // Moves probability in `freqs` (256 entries >= 1, total 2^16) toward the byte
+  // the current match predicts, if any. Call once per position, before Update.
+  void Adjust(uint16_t* freqs);
+  // Appends the actual byte.
+  void Update(uint8_t byte);
+
+ private:
+  std::vector<uint8_t> history_;
+  std::vector<int32_t> table_;  // hash of kMinLen bytes -> position after them
+  int32_t ptr_ = 0;             // history index of the predicted byte
+  int32_t len_ = 0;             // verified match length, 0: no match
+  int predicted_ = -1;          // byte predicted at this position, -1: none
+  int bucket_ = 0;              // statistics cell of that prediction
+  std::vector<uint16_t> hits_, seen_;  // [kLenBuckets * kConfBuckets]
+};
+
+}  // namespace lmc
+
+#endif  // LMC_ENGINE_MATCH_MODEL_H_

@@ -1,0 +1,69 @@
+#include "engine/match_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "core/range_coder.h"
+
+namespace lmc {
+namespace {
+
+// Total cost in bits of `text` under a uniform model adjusted by the match model,
+// checking every adjusted table on the way.
+double CostBits(const std::string& text) {
+  MatchModel mm;
+  double bits = 0;
+  for (unsigned char c : text) {
+    uint16_t f[256];
+    for (auto& x : f) x = kTotal / 256;
+    mm.Adjust(f);
+    uint32_t total = 0;
+    for (int s = 0; s < 256; ++s) {
+      EXPECT_GE(f[s], 1);
+      total += f[s];
+    }
+    EXPECT_EQ(total, kTotal);
+    bits -= std::log2(f[c] / double(kTotal));
+    mm.Update(c);
+  }
+  return bits;
+}
+
+TEST(MatchModelTest, RepetitionBecomesCheap) {
+  std::mt19937_64 rng(1);
+  std::string block(2000, '\0');
+  for (auto& c : block) c = static_cast<char>(rng());
+  const double once = CostBits(block);
+  const double thrice = CostBits(block + block + block);
+  EXPECT_NEAR(once / block.size(), 8.0, 0.05);  // nothing to match: no harm
+  EXPECT_LT(thrice - once, 0.1 * once) << "the two repeats cost " << thrice - once << " bits";
+}
+
+TEST(MatchModelTest, SkewedTablesStayValid) {
+  // A model that is confident and wrong, and every byte value, stress the
+  // rescaling; CostBits checks totals and the floor of 1.
+  std::string s;
+  for (int r = 0; r < 50; ++r) {
+    for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  }
+  MatchModel mm;
+  for (unsigned char c : s) {
+    uint16_t f[256];
+    for (auto& x : f) x = 1;
+    f[7] = kTotal - 255;
+    mm.Adjust(f);
+    uint32_t total = 0;
+    for (int k = 0; k < 256; ++k) {
+      ASSERT_GE(f[k], 1);
+      total += f[k];
+    }
+    ASSERT_EQ(total, kTotal);
+    mm.Update(c);
+  }
+}
+
+}  // namespace
+}  // namespace lmc
