@@ -98,7 +98,7 @@ void BatchEvaluator::Attend(int layer, StreamState& s, int64_t pos, int row) {
     kernels::QueryKeyDots(q + h * hd, kt + size_t(h) * hd * W, hd, W, n, dot);
     int64_t mx = INT64_MIN;
     for (int t = 0; t < n; ++t) {
-      const int64_t dist = (slot - t + W) % W;
+      const int64_t dist = t <= slot ? slot - t : slot - t + W;
       int64_t sc = RoundShift(int64_t{dot[t]} * L.score_m, L.score_s);
       sc = std::clamp(sc, -kScoreLimit, kScoreLimit) - int64_t{m_.alibi[h]} * dist;
       weight_[t] = sc;
@@ -140,22 +140,15 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   att_.resize(size_t(rows) * d);
   h_.resize(size_t(rows) * ff);
   auto add_residual = [&](const QuantLinear& l) {
-    for (int r = 0; r < rows; ++r) {
-      for (int o = 0; o < d; ++o) {
-        int64_t v = x_[size_t(r) * d + o] + Requant(acc_[size_t(r) * d + o], l, o);
-        x_[size_t(r) * d + o] = static_cast<int32_t>(std::clamp(v, -kResidualLimit, kResidualLimit));
-      }
-    }
+    kernels::RequantAddResidual(acc_.data(), rows, d, l.m.data(), l.s.data(), l.b.data(),
+                                kResidualLimit, x_.data());
   };
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const IntLayer& L = m_.layers[layer];
     Norm(rows);
     kernels::MatMul(z_.data(), rows, L.qkv.packed, acc_.data());
-    for (int r = 0; r < rows; ++r) {
-      for (int o = 0; o < 3 * d; ++o) {
-        qkv_[size_t(r) * 3 * d + o] = ClampInt8(Requant(acc_[size_t(r) * 3 * d + o], L.qkv, o));
-      }
-    }
+    kernels::RequantInt8(acc_.data(), rows, 3 * d, L.qkv.m.data(), L.qkv.s.data(),
+                         L.qkv.b.data(), -127, qkv_.data());
     int r = 0;
     for (const StreamInput& in : inputs) {
       for (size_t j = 0; j < in.tokens.size(); ++j) {
@@ -166,11 +159,8 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
     add_residual(L.out);
     Norm(rows);
     kernels::MatMul(z_.data(), rows, L.ff1.packed, acc_.data());
-    for (int r2 = 0; r2 < rows; ++r2) {
-      for (int o = 0; o < ff; ++o) {
-        h_[size_t(r2) * ff + o] = ClampInt8(Requant(acc_[size_t(r2) * ff + o], L.ff1, o), 0);
-      }
-    }
+    kernels::RequantInt8(acc_.data(), rows, ff, L.ff1.m.data(), L.ff1.s.data(),
+                         L.ff1.b.data(), 0, h_.data());
     kernels::MatMul(h_.data(), rows, L.ff2.packed, acc_.data());
     add_residual(L.ff2);
   }

@@ -29,6 +29,30 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
   for (size_t i = 0; i < size_t(rows) * k; ++i) au[i] = static_cast<uint8_t>(a[i] + 128);
   std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
   const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
+  if (rows < 4) {
+    // Decoding feeds few rows: one row at a time, four column blocks per pass.
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t* ar = au.data() + size_t(r) * k;
+      for (int b0 = 0; b0 < blocks; b0 += 4) {
+        const int nb = std::min(4, blocks - b0);
+        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512(), _mm512_setzero_si512()};
+        for (int i = 0; i < k4; ++i) {
+          int32_t v;
+          std::memcpy(&v, ar + 4 * i, 4);
+          const __m512i av = _mm512_set1_epi32(v);
+          for (int j = 0; j < nb; ++j) {
+            acc[j] = _mm512_dpbusd_epi32(acc[j], av, _mm512_loadu_si512(wp + size_t(b0 + j) * k4 + i));
+          }
+        }
+        for (int j = 0; j < nb; ++j) {
+          const __m512i sum = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[(b0 + j) * 16]), 7);
+          _mm512_storeu_si512(c + size_t(r) * cols + (b0 + j) * 16, _mm512_sub_epi32(acc[j], sum));
+        }
+      }
+    }
+    return;
+  }
   for (int r = 0; r < padded; r += 4) {
     const uint8_t* a0 = au.data() + size_t(r) * k;
     const uint8_t* a1 = a0 + k;
@@ -210,6 +234,32 @@ void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
     }
     if (!any) continue;
     for (int i = 0; i < dims; ++i) num[i] += (int64_t{hi[i]} << 10) + lo[i];
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* a = acc + size_t(r) * cols;
+    int8_t* o8 = out8 + size_t(r) * cols;
+    for (int o = 0; o < cols; ++o) {
+      const int64_t v = (int64_t{a[o]} * m[o] + b[o] + (int64_t{1} << (s[o] - 1))) >> s[o];
+      o8[o] = static_cast<int8_t>(v < lo ? lo : v > 127 ? 127 : v);
+    }
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x) {
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* a = acc + size_t(r) * cols;
+    int32_t* xr = x + size_t(r) * cols;
+    for (int o = 0; o < cols; ++o) {
+      int64_t v = xr[o] + ((int64_t{a[o]} * m[o] + b[o] + (int64_t{1} << (s[o] - 1))) >> s[o]);
+      xr[o] = static_cast<int32_t>(v < -limit ? -limit : v > limit ? limit : v);
+    }
   }
 }
 

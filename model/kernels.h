@@ -44,6 +44,15 @@ void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n
 void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
                       int dims, int64_t* num);
 
+// Requantisation of matmul accumulators, row by row:
+// v = round_shift(acc[r][o] * m[o] + b[o], s[o]), then
+//   out8[r][o] = clamp(v, lo, 127)            (RequantInt8), or
+//   x[r][o] = clamp(x[r][o] + v, -limit, limit) (RequantAddResidual).
+void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8);
+void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
+
 // Whether MatMul uses AVX-512 VNNI on this CPU (for logs and benchmarks).
 bool HasVnni();
 

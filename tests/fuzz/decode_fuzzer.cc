@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A well-formed header for the input's first bytes, then the rest as payload:
   // exercises the range decoder and model on arbitrary coded bytes.
   if (size >= 2) {
-    const uint32_t tokens = std::min<uint32_t>(data[0] * 8 + 1, 4096);
+    const uint32_t tokens = data[0] + 1u;
     std::string payload(in.substr(1));
     if (payload.size() < lmc::kMinChunkPayload) payload.resize(lmc::kMinChunkPayload);
     lmc::FrameHeader h;
