@@ -58,7 +58,8 @@ int Usage(int code) {
       "      --progress / --no-progress\n"
       "  -m, --model PATH  model directory or .safetensors file (default: embedded)\n"
       "      --threads N   worker threads (default: all cores)\n"
-      "      --chunk N     tokens per independent chunk (default 32768)\n"
+      "      --chunk N     tokens per independent chunk (default 1048576; smaller\n"
+      "                    chunks decompress in parallel, larger compress better)\n"
       "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"
       "            4 unsupported format\n");
   return code;

@@ -26,7 +26,9 @@
 namespace lmc {
 
 struct CodecOptions {
-  uint32_t chunk_tokens = 32768;  // tokens per independent chunk
+  // Tokens per independent chunk. Larger chunks compress better (the match
+  // model sees more history, fewer cold starts); smaller ones decode in parallel.
+  uint32_t chunk_tokens = 1 << 20;
   int threads = 0;                // 0: one per hardware thread
   int batch_chunks = 16;          // chunks one thread evaluates together
   int block_tokens = 128;         // compression: tokens per chunk per forward call

@@ -1,6 +1,6 @@
 // The match model: long-range repetition inside a chunk, which a transformer with
 // a short attention window cannot see. It finds the longest recent occurrence of
-// the last bytes (hash of 6 bytes, verified), predicts the byte that followed it,
+// the last bytes (hash of 4 bytes, verified), predicts the byte that followed it,
 // and moves probability toward that byte by as much as this chunk's own history
 // says such predictions deserve (hit counts per match-length and per model-
 // confidence bucket). All integer, a function of the chunk's bytes alone, so the
@@ -18,9 +18,9 @@ namespace lmc {
 
 class MatchModel {
  public:
-  static constexpr int kMinLen = 6;       // bytes of context a match must share
+  static constexpr int kMinLen = 4;       // bytes of context a match must share
   static constexpr int kMaxLen = 63;      // lengths are counted up to this
-  static constexpr int kHashBits = 16;    // hash table of 2^16 positions
+  static constexpr int kHashBits = 18;    // hash table of 2^18 positions
   static constexpr int kLenBuckets = 16;  // min(15, len / 4)
   static constexpr int kConfBuckets = 4;  // model's frequency of the predicted byte
   static constexpr uint32_t kCountLimit = 1023;  // counts halve past this
