@@ -156,7 +156,8 @@ absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame) {
     const uint64_t want =
         i + 1 < n_chunks ? chunk_tokens : tokens - chunk_tokens * (n_chunks - 1);
     if (c.tokens != want || c.coded_bytes < kMinChunkPayload ||
-        c.coded_bytes > r.left() - total) {
+        c.coded_bytes > r.left() - total ||
+        c.tokens > kMaxTokensPerCodedByte * c.coded_bytes) {
       return absl::DataLossError(absl::StrCat("frame chunk ", i, " entry is inconsistent"));
     }
     total += c.coded_bytes;

@@ -25,6 +25,11 @@ inline constexpr char kFrameMagic[4] = {'L', 'M', 'C', 'F'};
 inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr uint32_t kMaxChunkTokens = 1u << 24;
 inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
+// No symbol's frequency exceeds 2^16 - 255, so a token costs at least
+// -log2((2^16 - 255) / 2^16) = 0.005625 bits: a chunk of n tokens needs more than
+// n / 1423 coded bytes. Frames claiming more tokens per byte are lies, rejected
+// before any decoding work is spent on them.
+inline constexpr uint64_t kMaxTokensPerCodedByte = 1423;
 
 enum class FrontEnd : uint8_t { kBytes = 0 };
 

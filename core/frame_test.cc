@@ -81,6 +81,12 @@ TEST(FrameTest, LyingIndexIsDataLoss) {
       {"coded length beyond the frame", [](FrameHeader* h) { h->chunks[2].coded_bytes = 1ull << 40; }},
       {"coded length below the minimum", [](FrameHeader* h) { h->chunks[0].coded_bytes = 1; }},
       {"zero chunk size", [](FrameHeader* h) { h->chunk_tokens = 0; }},
+      {"more tokens than the payload can hold",
+       [](FrameHeader* h) {
+         h->original_bytes = 18 * 1423 + 1;  // the payloads hold 18 bytes
+         h->chunk_tokens = 18 * 1423 + 1;
+         h->chunks = {{18 * 1423 + 1, 18}};
+       }},
   };
   for (const Case& c : cases) {
     FrameHeader h = SampleHeader();

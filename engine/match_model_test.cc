@@ -11,6 +11,16 @@
 namespace lmc {
 namespace {
 
+// Every entry at least 1, total exactly 2^16: what the range coder needs.
+void ExpectValidTable(const uint16_t* f) {
+  uint32_t total = 0;
+  for (int s = 0; s < 256; ++s) {
+    ASSERT_GE(f[s], 1) << "symbol " << s;
+    total += f[s];
+  }
+  ASSERT_EQ(total, kTotal);
+}
+
 // Total cost in bits of `text` under a uniform model adjusted by the match model,
 // checking every adjusted table on the way.
 double CostBits(const std::string& text) {
@@ -20,12 +30,7 @@ double CostBits(const std::string& text) {
     uint16_t f[256];
     for (auto& x : f) x = kTotal / 256;
     mm.Adjust(f);
-    uint32_t total = 0;
-    for (int s = 0; s < 256; ++s) {
-      EXPECT_GE(f[s], 1);
-      total += f[s];
-    }
-    EXPECT_EQ(total, kTotal);
+    ExpectValidTable(f);
     bits -= std::log2(f[c] / double(kTotal));
     mm.Update(c);
   }
@@ -55,12 +60,7 @@ TEST(MatchModelTest, SkewedTablesStayValid) {
     for (auto& x : f) x = 1;
     f[7] = kTotal - 255;
     mm.Adjust(f);
-    uint32_t total = 0;
-    for (int k = 0; k < 256; ++k) {
-      ASSERT_GE(f[k], 1);
-      total += f[k];
-    }
-    ASSERT_EQ(total, kTotal);
+    ExpectValidTable(f);
     mm.Update(c);
   }
 }
