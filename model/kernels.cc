@@ -192,13 +192,6 @@ void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
 }
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-int32_t DotInt8(const int8_t* a, const int8_t* b, int n) {
-  int32_t s = 0;
-  for (int i = 0; i < n; ++i) s += int16_t(a[i]) * int16_t(b[i]);
-  return s;
-}
-
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
                   int32_t* dot) {
   for (int t = 0; t < n; ++t) dot[t] = 0;
@@ -237,6 +230,11 @@ void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
   }
 }
 
+// round_shift(acc * m + b, s): the requantisation both callers below share.
+inline int64_t Requant(int32_t acc, int32_t m, int32_t s, int64_t b) {
+  return (int64_t{acc} * m + b + (int64_t{1} << (s - 1))) >> s;
+}
+
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
                  const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
@@ -244,7 +242,7 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
     const int32_t* a = acc + size_t(r) * cols;
     int8_t* o8 = out8 + size_t(r) * cols;
     for (int o = 0; o < cols; ++o) {
-      const int64_t v = (int64_t{a[o]} * m[o] + b[o] + (int64_t{1} << (s[o] - 1))) >> s[o];
+      const int64_t v = Requant(a[o], m[o], s[o], b[o]);
       o8[o] = static_cast<int8_t>(v < lo ? lo : v > 127 ? 127 : v);
     }
   }
@@ -257,7 +255,7 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
     const int32_t* a = acc + size_t(r) * cols;
     int32_t* xr = x + size_t(r) * cols;
     for (int o = 0; o < cols; ++o) {
-      int64_t v = xr[o] + ((int64_t{a[o]} * m[o] + b[o] + (int64_t{1} << (s[o] - 1))) >> s[o]);
+      const int64_t v = xr[o] + Requant(a[o], m[o], s[o], b[o]);
       xr[o] = static_cast<int32_t>(v < -limit ? -limit : v > limit ? limit : v);
     }
   }

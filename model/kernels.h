@@ -31,9 +31,6 @@ void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
 void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
                 int32_t* c);
 
-// Dot product of two int8 vectors of length n.
-int32_t DotInt8(const int8_t* a, const int8_t* b, int n);
-
 // Attention scores before scaling: dot[t] = sum_i q[i] * kt[i * stride + t]
 // for t < n (keys stored transposed, one row per dimension).
 void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
