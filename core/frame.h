@@ -1,4 +1,4 @@
-// lmc frame format, version 1: the self-describing container of a compressed
+// lmc frame format, version 2: the self-describing container of a compressed
 // payload. docs/format.md is the normative description; this is its code.
 //
 //   FrameHeader h = ...; std::string f = WriteFrame(h, payloads);
@@ -22,14 +22,14 @@
 namespace lmc {
 
 inline constexpr char kFrameMagic[4] = {'L', 'M', 'C', 'F'};
-inline constexpr uint8_t kFrameVersion = 1;
+inline constexpr uint8_t kFrameVersion = 2;
 inline constexpr uint32_t kMaxChunkTokens = 1u << 24;
 inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
-// No symbol's frequency exceeds 2^16 - 255, so a token costs at least
-// -log2((2^16 - 255) / 2^16) = 0.005625 bits: a chunk of n tokens needs more than
-// n / 1423 coded bytes. Frames claiming more tokens per byte are lies, rejected
+// A byte is coded as 8 bits, none of probability above 4095/4096, so it costs at
+// least 8 * -log2(4095/4096) = 0.002818 bits: a chunk of n tokens needs at least
+// n / 2839 coded bytes. Frames claiming more tokens per byte are lies, rejected
 // before any decoding work is spent on them.
-inline constexpr uint64_t kMaxTokensPerCodedByte = 1423;
+inline constexpr uint64_t kMaxTokensPerCodedByte = 2839;
 
 enum class FrontEnd : uint8_t { kBytes = 0 };
 

@@ -63,9 +63,11 @@ TEST(FrameTest, WrongMagicAndVersion) {
   std::string g = f;
   g[0] = 'X';
   EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kInvalidArgument);
-  g = f;
-  g[4] = 2;
-  EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented);
+  for (int v : {0, 1, kFrameVersion + 1, 255}) {  // v1 is the pre-mixer format
+    g = f;
+    g[4] = static_cast<char>(v);
+    EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented) << v;
+  }
 }
 
 // An index that lies, with a valid header checksum (as a forger or a buggy
@@ -83,9 +85,9 @@ TEST(FrameTest, LyingIndexIsDataLoss) {
       {"zero chunk size", [](FrameHeader* h) { h->chunk_tokens = 0; }},
       {"more tokens than the payload can hold",
        [](FrameHeader* h) {
-         h->original_bytes = 18 * 1423 + 1;  // the payloads hold 18 bytes
-         h->chunk_tokens = 18 * 1423 + 1;
-         h->chunks = {{18 * 1423 + 1, 18}};
+         h->original_bytes = 18 * kMaxTokensPerCodedByte + 1;  // the payloads hold 18 bytes
+         h->chunk_tokens = 18 * kMaxTokensPerCodedByte + 1;
+         h->chunks = {{18 * kMaxTokensPerCodedByte + 1, 18}};
        }},
   };
   for (const Case& c : cases) {

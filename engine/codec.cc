@@ -7,6 +7,7 @@
 #include "core/frame.h"
 #include "core/range_coder.h"
 #include "core/status_macros.h"
+#include "engine/context_mixer.h"
 #include "engine/match_model.h"
 #include "model/evaluator.h"
 
@@ -37,10 +38,36 @@ void ParallelGroups(size_t n, size_t group, int threads, Fn fn) {
   for (auto& t : pool) t.join();
 }
 
-inline void CumulativeOf(const uint16_t* f, int s, uint32_t* cum) {
-  uint32_t c = 0;
-  for (int i = 0; i < s; ++i) c += f[i];
-  *cum = c;
+// A bit with probability p1 (of 4096) of being 1, as a range-coder symbol:
+// 0 takes [0, 2^16 - 16 p1), 1 the rest.
+inline uint32_t ZeroFreq(int p1) { return kTotal - 16 * static_cast<uint32_t>(p1); }
+
+void EncodeByte(uint8_t sym, uint16_t* f, MatchModel& match, ContextMixer& cm,
+                RangeEncoder& enc) {
+  match.Adjust(f);
+  cm.SetFrequencies(f);
+  for (int k = 7; k >= 0; --k) {
+    const int bit = (sym >> k) & 1;
+    const uint32_t zero = ZeroFreq(cm.P1());
+    bit ? enc.Encode(zero, kTotal - zero) : enc.Encode(0, zero);
+    cm.Update(bit);
+  }
+  match.Update(sym);
+}
+
+uint8_t DecodeByte(uint16_t* f, MatchModel& match, ContextMixer& cm, RangeDecoder& dec) {
+  match.Adjust(f);
+  cm.SetFrequencies(f);
+  int c = 0;
+  for (int k = 0; k < 8; ++k) {
+    const uint32_t zero = ZeroFreq(cm.P1());
+    const int bit = dec.Target() >= zero;
+    bit ? dec.Consume(zero, kTotal - zero) : dec.Consume(0, zero);
+    cm.Update(bit);
+    c = c * 2 + bit;
+  }
+  match.Update(static_cast<uint8_t>(c));
+  return static_cast<uint8_t>(c);
 }
 
 }  // namespace
@@ -57,7 +84,11 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
     std::vector<StreamState> states;
     std::vector<RangeEncoder> enc(end - begin);
     std::vector<MatchModel> match(end - begin);
-    for (size_t i = begin; i < end; ++i) states.emplace_back(model);
+    std::vector<ContextMixer> mixers;
+    for (size_t i = begin; i < end; ++i) {
+      states.emplace_back(model);
+      mixers.emplace_back(chunks[i].size());
+    }
     std::vector<std::vector<int32_t>> inputs(end - begin);
     std::vector<uint16_t> freqs;
     for (size_t done = 0;; done += block) {
@@ -85,12 +116,7 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
         const size_t i = which[b];
         for (size_t t = 0; t < batch[b].tokens.size(); ++t, ++row) {
           const uint8_t sym = static_cast<uint8_t>(chunks[i][done + t]);
-          uint16_t* f = &freqs[row * V];
-          match[i - begin].Adjust(f);
-          uint32_t cum;
-          CumulativeOf(f, sym, &cum);
-          enc[i - begin].Encode(cum, f[sym]);
-          match[i - begin].Update(sym);
+          EncodeByte(sym, &freqs[row * V], match[i - begin], mixers[i - begin], enc[i - begin]);
         }
         coded += batch[b].tokens.size();
       }
@@ -117,8 +143,10 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
     std::vector<RangeDecoder> dec;
     std::vector<MatchModel> match(end - begin);
     std::vector<int32_t> next(end - begin, ModelConfig::kBos);
+    std::vector<ContextMixer> mixers;
     for (size_t i = begin; i < end; ++i) {
       states.emplace_back(model);
+      mixers.emplace_back(tokens[i]);
       dec.emplace_back(payloads[i]);
       out[i].reserve(tokens[i]);
     }
@@ -139,16 +167,9 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
       ev.Evaluate(batch, &freqs);
       for (size_t b = 0; b < batch.size(); ++b) {
         const size_t i = which[b];
-        uint16_t* f = &freqs[b * V];
-        match[i - begin].Adjust(f);
-        RangeDecoder& d = dec[i - begin];
-        const uint32_t target = d.Target();
-        uint32_t cum = 0;
-        int s = 0;
-        while (s < V - 1 && cum + f[s] <= target) cum += f[s++];
-        d.Consume(cum, f[s]);
+        const uint8_t s = DecodeByte(&freqs[b * V], match[i - begin], mixers[i - begin],
+                                     dec[i - begin]);
         out[i].push_back(static_cast<char>(s));
-        match[i - begin].Update(static_cast<uint8_t>(s));
         next[i - begin] = s;
       }
       if (opt.progress) opt.progress->fetch_add(batch.size());

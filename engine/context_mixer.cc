@@ -1,0 +1,139 @@
+#include "engine/context_mixer.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "engine/logistic.h"
+
+namespace lmc {
+namespace {
+
+constexpr uint16_t kSlotInit = 2048 << 4;  // p = 1/2, count 0
+
+// 65536 / (n + 1.5): the step of a slot seen n times.
+constexpr std::array<int32_t, 16> kRates = [] {
+  std::array<int32_t, 16> r{};
+  for (int n = 0; n < 16; ++n) r[n] = 131072 / (2 * n + 3);
+  return r;
+}();
+
+// A context of order slot `order`, hashed to 32 bits.
+uint32_t Hash(uint64_t value, int order) {
+  return static_cast<uint32_t>(
+      (value * 0x9E3779B97F4A7C15ull + uint64_t(order + 1) * 0xD6E8FEB86659FD93ull) >> 32);
+}
+
+bool IsWordByte(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128; }
+
+int TableBits(uint64_t chunk_tokens, const MixerParams& params) {
+  const int need = chunk_tokens < 2 ? 0 : static_cast<int>(std::bit_width(chunk_tokens - 1));
+  return std::clamp(need, 6, params.max_table_bits);
+}
+
+}  // namespace
+
+uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& params) {
+  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2;
+}
+
+ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
+    : params_(params),
+      table_shift_(32 - TableBits(chunk_tokens, params)),
+      slots_(size_t{16} << TableBits(chunk_tokens, params), kSlotInit),
+      weights_(kWeightSets * kInputs, 0),
+      apm_order0_(256, params.apm_rate),
+      apm_order1_(65536, params.apm_rate) {
+  for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
+  for (int s = 0; s < kWeightSets; ++s) weights_[s * kInputs] = 1 << 16;
+  EndByte(0);  // the chunk's first contexts: as if preceded by zero bytes
+}
+
+uint32_t ContextMixer::FindBucket(uint32_t hash) {
+  // Two candidate buckets; slot 0 of a bucket holds the low 16 bits of its
+  // context's hash. A new context takes the candidate whose first node has been
+  // seen less often (the first on a tie), reset.
+  const uint32_t a = (hash >> table_shift_) * 16, b = a ^ 16;
+  const uint16_t check = static_cast<uint16_t>(hash);
+  if (slots_[a] == check) return a;
+  if (slots_[b] == check) return b;
+  const uint32_t victim = (slots_[b + 1] & 15) < (slots_[a + 1] & 15) ? b : a;
+  std::fill(&slots_[victim + 1], &slots_[victim + 16], kSlotInit);
+  slots_[victim] = check;
+  return victim;
+}
+
+void ContextMixer::SetFrequencies(const uint16_t* freqs) {
+  cum_[0] = 0;
+  for (int s = 0; s < 256; ++s) cum_[s + 1] = cum_[s] + freqs[s];
+}
+
+int ContextMixer::P1() {
+  // The transformer's probability of a 1 among the symbols still possible.
+  const int mid = (lo_ + hi_) / 2;
+  const uint32_t total = cum_[hi_] - cum_[lo_];
+  const uint32_t ones = cum_[hi_] - cum_[mid];
+  x_[0] = Stretch(std::clamp<int>((uint64_t{ones} * 4096 + total / 2) / total, 1, 4095));
+  // Context statistics: a bucket per order and nibble, a slot per nibble-tree node.
+  const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte
+  if (done == 0 || done == 4) {
+    for (int i = 0; i < kOrders; ++i) {
+      bucket_[i] = FindBucket(ctx_hash_[i] + static_cast<uint32_t>(c0_) * 0x9E3779B1u);
+    }
+  }
+  const int node = done < 4 ? c0_ : (c0_ & ((1 << (done - 4)) - 1)) | (1 << (done - 4));
+  for (int i = 0; i < kOrders; ++i) {
+    slot_[i] = bucket_[i] + node;
+    x_[1 + i] = Stretch(slots_[slot_[i]] >> 4);
+  }
+  x_[kInputs - 1] = 256;
+  const int32_t* w = &weights_[c0_ * kInputs];
+  int64_t dot = 0;
+  for (int i = 0; i < kInputs; ++i) dot += int64_t{w[i]} * x_[i];
+  p_mix_ = std::clamp(Squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047))),
+                      1, 4095);
+  const int a0 = apm_order0_.Refine(p_mix_, c0_);
+  const int a1 = apm_order1_.Refine(p_mix_, c0_ | static_cast<int>(history_ & 0xFF) << 8);
+  p_ = std::clamp((p_mix_ + a0 + 2 * a1 + 2) >> 2, 1, 4095);
+  return p_;
+}
+
+void ContextMixer::Update(int bit) {
+  apm_order0_.Update(bit);
+  apm_order1_.Update(bit);
+  // Mixer: a gradient step on the coding cost of the mixer's own prediction.
+  const int32_t err = (bit << 12) - p_mix_;
+  int32_t* w = &weights_[c0_ * kInputs];
+  for (int i = 0; i < kInputs; ++i) w[i] += (x_[i] * err) >> params_.learning_shift;
+  // Context slots: move toward the bit by 1/(n + 1.5).
+  for (int i = 0; i < kOrders; ++i) {
+    uint16_t& s = slots_[slot_[i]];
+    const int32_t p = s >> 4, n = s & 15;
+    const int32_t np = p + (((bit ? 4095 : 0) - p) * kRates[n] >> 16);
+    s = static_cast<uint16_t>(np << 4 | std::min(n + 1, params_.counter_limit));
+  }
+  const int mid = (lo_ + hi_) / 2;
+  (bit ? lo_ : hi_) = mid;
+  c0_ = c0_ * 2 + bit;
+  if (c0_ >= 256) EndByte(static_cast<uint8_t>(c0_ - 256));
+}
+
+void ContextMixer::EndByte(uint8_t byte) {
+  history_ = history_ << 8 | byte;
+  if (IsWordByte(byte)) {
+    const uint32_t lower = byte >= 'A' && byte <= 'Z' ? byte + 32 : byte;
+    word_ = (word_ + lower + 1) * 0x3D4D51CBu;
+  } else {
+    word_ = 0;
+  }
+  ctx_hash_[0] = Hash(history_ & 0xFF, 0);
+  ctx_hash_[1] = Hash(history_ & 0xFFFF, 1);
+  ctx_hash_[2] = Hash(history_ & 0xFFFFFF, 2);
+  ctx_hash_[3] = Hash(history_ & 0xFFFFFFFF, 3);
+  ctx_hash_[4] = Hash(history_ & 0xFFFFFFFFFFFF, 4);
+  ctx_hash_[5] = Hash(uint64_t{word_} << 8 | (history_ & 0xFF), 5);
+  lo_ = 0;
+  hi_ = 256;
+  c0_ = 1;
+}
+
+}  // namespace lmc

@@ -1,0 +1,106 @@
+#include "engine/context_mixer.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "core/range_coder.h"
+#include "engine/apm.h"
+#include "engine/logistic.h"
+#include "gtest/gtest.h"
+
+namespace lmc {
+namespace {
+
+TEST(LogisticTest, SquashIsMonotoneAndStretchInvertsIt) {
+  EXPECT_EQ(Squash(0), 2048);
+  EXPECT_EQ(Squash(-5000), 1);
+  EXPECT_EQ(Squash(5000), 4095);
+  for (int x = -2047; x < 2047; ++x) ASSERT_LE(Squash(x), Squash(x + 1)) << x;
+  for (int p = 1; p < 4096; ++p) {
+    const int x = Stretch(p);
+    ASSERT_GE(Squash(x), p) << p;
+    if (x > -2047) ASSERT_LT(Squash(x - 1), p) << p;  // the least such x
+  }
+}
+
+TEST(ApmTest, StartsAsIdentityAndLearns) {
+  Apm apm(2, 6);
+  for (int p : {1, 100, 2048, 3000, 4095}) EXPECT_NEAR(apm.Refine(p, 0), p, p / 16 + 8);
+  // In context 1, a 50% input is always followed by a 1: the map learns that.
+  for (int i = 0; i < 500; ++i) {
+    apm.Refine(2048, 1);
+    apm.Update(1);
+  }
+  EXPECT_GT(apm.Refine(2048, 1), 3900);
+  EXPECT_NEAR(apm.Refine(2048, 0), 2048, 8);  // other contexts untouched
+}
+
+// Coding cost in bits of `data` under uniform transformer frequencies.
+double CostOf(const std::string& data) {
+  ContextMixer cm(data.size());
+  std::vector<uint16_t> uniform(256, 256);
+  double bits = 0;
+  for (unsigned char c : data) {
+    cm.SetFrequencies(uniform.data());
+    for (int k = 7; k >= 0; --k) {
+      const int bit = (c >> k) & 1;
+      const int p1 = cm.P1();
+      EXPECT_GE(p1, 1);
+      EXPECT_LE(p1, 4095);
+      bits -= std::log2((bit ? p1 : 4096 - p1) / 4096.0);
+      cm.Update(bit);
+    }
+  }
+  return bits;
+}
+
+TEST(ContextMixerTest, FirstPredictionIsTheTransformers) {
+  ContextMixer cm(100);
+  std::vector<uint16_t> f(256, 1);
+  f['A'] = kTotal - 255;  // 'A' = 0b01000001: the first bit is 0 with p ~ 1
+  cm.SetFrequencies(f.data());
+  EXPECT_LT(cm.P1(), 40);
+}
+
+TEST(ContextMixerTest, LearnsRepetitionTheTransformerMisses) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog. ";
+  // 8 bits per byte without learning; the statistics must take most of it away.
+  EXPECT_LT(CostOf(text) / text.size(), 1.0);
+}
+
+TEST(ContextMixerTest, RandomBytesCostAboutEightBits) {
+  std::mt19937 rng(7);
+  std::string data(20000, 0);
+  for (char& c : data) c = static_cast<char>(rng());
+  const double bpb = CostOf(data) / data.size();
+  EXPECT_GT(bpb, 7.9);
+  EXPECT_LT(bpb, 8.2);  // the mixer must not wander far from the uniform input
+}
+
+TEST(ContextMixerTest, SameBytesSamePredictions) {
+  std::mt19937 rng(3);
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data += static_cast<char>('a' + rng() % 5);
+  ContextMixer a(data.size()), b(data.size());
+  std::vector<uint16_t> f(256, 256);
+  for (unsigned char c : data) {
+    a.SetFrequencies(f.data());
+    b.SetFrequencies(f.data());
+    for (int k = 7; k >= 0; --k) {
+      ASSERT_EQ(a.P1(), b.P1());
+      a.Update((c >> k) & 1);
+      b.Update((c >> k) & 1);
+    }
+  }
+}
+
+TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
+  EXPECT_LT(ContextMixer::MemoryFor(300), ContextMixer::MemoryFor(100000));
+  EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 20));
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 24u << 20);
+}
+
+}  // namespace
+}  // namespace lmc
