@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/frame.h"
 #include "model/int_model.h"
 
 namespace lmc {
@@ -47,6 +48,29 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
 absl::StatusOr<std::vector<std::string>> DecodeChunks(
     const IntModel& model, const std::vector<std::span<const uint8_t>>& payloads,
     const std::vector<uint32_t>& tokens, const CodecOptions& opt);
+
+// Compress and Decompress in steps, for callers that schedule the chunk work
+// themselves (the server): plan, code the chunks, finish.
+struct CompressPlan {
+  FrameHeader header;
+  std::vector<std::string_view> chunks;  // views into the input
+};
+absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_view data,
+                                          uint32_t chunk_tokens);
+absl::StatusOr<std::string> FinishCompress(CompressPlan plan,
+                                           const std::vector<std::string>& payloads);
+
+struct DecompressPlan {
+  ParsedFrame frame;             // payload views into the frame
+  std::vector<uint32_t> tokens;  // per chunk
+};
+// Parses and validates the frame; does not check its model (frame.header.model).
+absl::StatusOr<DecompressPlan> PlanDecompress(std::string_view frame);
+// Joins the decoded chunks and checks the original's checksum.
+absl::StatusOr<std::string> FinishDecompress(const DecompressPlan& plan,
+                                             std::vector<std::string> parts);
+// FAILED_PRECONDITION naming both fingerprints when the frame is not this model's.
+absl::Status CheckModel(const IntModel& model, const FrameHeader& header);
 
 absl::StatusOr<std::string> Compress(const IntModel& model, std::string_view data,
                                      const CodecOptions& opt = {});

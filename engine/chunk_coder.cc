@@ -1,0 +1,82 @@
+#include "engine/chunk_coder.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace lmc {
+namespace {
+
+// A bit with probability p1 (of 4096) of being 1, as a range-coder symbol:
+// 0 takes [0, 2^16 - 16 p1), 1 the rest.
+inline uint32_t ZeroFreq(int p1) { return kTotal - 16 * static_cast<uint32_t>(p1); }
+
+}  // namespace
+
+ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk)
+    : chunk_(chunk), state_(model), mixer_(chunk.size()) {}
+
+std::span<const int32_t> ChunkEncoder::NextInputs(int block) {
+  const size_t n = std::min<size_t>(std::max(1, block), remaining());
+  inputs_.resize(n);
+  // Input t is the token before target t: BOS opens the chunk.
+  for (size_t t = 0; t < n; ++t) {
+    const size_t at = pos_ + t;
+    inputs_[t] = at == 0 ? ModelConfig::kBos : static_cast<uint8_t>(chunk_[at - 1]);
+  }
+  return inputs_;
+}
+
+void ChunkEncoder::Code(uint16_t* freqs) {
+  for (size_t t = 0; t < inputs_.size(); ++t, ++pos_) {
+    uint16_t* f = freqs + t * ModelConfig::kVocab;
+    const uint8_t sym = static_cast<uint8_t>(chunk_[pos_]);
+    match_.Adjust(f);
+    mixer_.SetFrequencies(f);
+    for (int k = 7; k >= 0; --k) {
+      const int bit = (sym >> k) & 1;
+      const uint32_t zero = ZeroFreq(mixer_.P1());
+      bit ? enc_.Encode(zero, kTotal - zero) : enc_.Encode(0, zero);
+      mixer_.Update(bit);
+    }
+    match_.Update(sym);
+  }
+  inputs_.clear();
+}
+
+ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload,
+                           uint32_t tokens)
+    : tokens_(tokens),
+      payload_size_(payload.size()),
+      state_(model),
+      mixer_(tokens),
+      dec_(payload),
+      next_(ModelConfig::kBos) {
+  out_.reserve(tokens);
+}
+
+void ChunkDecoder::Code(uint16_t* f) {
+  match_.Adjust(f);
+  mixer_.SetFrequencies(f);
+  int c = 0;
+  for (int k = 0; k < 8; ++k) {
+    const uint32_t zero = ZeroFreq(mixer_.P1());
+    const int bit = dec_.Target() >= zero;
+    bit ? dec_.Consume(zero, kTotal - zero) : dec_.Consume(0, zero);
+    mixer_.Update(bit);
+    c = c * 2 + bit;
+  }
+  match_.Update(static_cast<uint8_t>(c));
+  out_.push_back(static_cast<char>(c));
+  next_ = c;
+}
+
+absl::StatusOr<std::string> ChunkDecoder::Finish(size_t chunk_index) {
+  if (dec_.BytesRead() != payload_size_) {
+    return absl::DataLossError(absl::StrCat(
+        "chunk ", chunk_index, " is corrupt: its coded length does not match its content"));
+  }
+  return std::move(out_);
+}
+
+}  // namespace lmc

@@ -1,0 +1,74 @@
+// One chunk's coding state: the model's stream state, the match model, the
+// context mixer and the range coder, advanced block by block by whoever batches
+// the model work (local mode's thread groups, the server's scheduler). Chunks are
+// independent, so the bytes do not depend on which chunks share a batch.
+//
+//   ChunkEncoder e(model, chunk);
+//   while (!e.done()) { in = e.NextInputs(128); evaluate {e.state(), in}; e.Code(freqs); }
+//   std::string payload = e.Finish();
+#ifndef LMC_ENGINE_CHUNK_CODER_H_
+#define LMC_ENGINE_CHUNK_CODER_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/range_coder.h"
+#include "engine/context_mixer.h"
+#include "engine/match_model.h"
+#include "model/evaluator.h"
+
+namespace lmc {
+
+class ChunkEncoder {
+ public:
+  ChunkEncoder(const IntModel& model, std::string_view chunk);
+  bool done() const { return pos_ >= chunk_.size(); }
+  size_t remaining() const { return chunk_.size() - pos_; }
+  StreamState* state() { return &state_; }
+  // Model inputs for the next block of at most `block` tokens (BOS first).
+  std::span<const int32_t> NextInputs(int block);
+  // Codes the block of the last NextInputs with its frequency rows (256 each).
+  void Code(uint16_t* freqs);
+  std::string Finish() { return enc_.Finish(); }
+
+ private:
+  std::string_view chunk_;
+  size_t pos_ = 0;
+  StreamState state_;
+  MatchModel match_;
+  ContextMixer mixer_;
+  RangeEncoder enc_;
+  std::vector<int32_t> inputs_;
+};
+
+class ChunkDecoder {
+ public:
+  ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload, uint32_t tokens);
+  bool done() const { return out_.size() >= tokens_; }
+  size_t remaining() const { return tokens_ - out_.size(); }
+  StreamState* state() { return &state_; }
+  // The one model input for the next token.
+  std::span<const int32_t> NextInputs() { return {&next_, 1}; }
+  // Decodes one token with its frequency row.
+  void Code(uint16_t* freqs);
+  // The chunk's bytes; DATA_LOSS if the payload did not end exactly at the end.
+  absl::StatusOr<std::string> Finish(size_t chunk_index);
+
+ private:
+  uint32_t tokens_;
+  size_t payload_size_;
+  StreamState state_;
+  MatchModel match_;
+  ContextMixer mixer_;
+  RangeDecoder dec_;
+  int32_t next_;
+  std::string out_;
+};
+
+}  // namespace lmc
+
+#endif  // LMC_ENGINE_CHUNK_CODER_H_

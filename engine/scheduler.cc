@@ -1,0 +1,181 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/chunk_coder.h"
+#include "model/evaluator.h"
+
+namespace lmc {
+
+struct Scheduler::Job {
+  bool decode = false;
+  std::vector<std::string_view> chunks;           // encode
+  std::vector<std::span<const uint8_t>> payloads;  // decode
+  std::vector<uint32_t> tokens;                    // decode
+  Check check;
+  Done done;
+  std::vector<std::string> results;
+  std::atomic<size_t> remaining{0};
+  std::atomic<bool> finished{false};
+
+  size_t size() const { return decode ? payloads.size() : chunks.size(); }
+  // Completes the job once; later calls do nothing.
+  void Finish(absl::StatusOr<std::vector<std::string>> r) {
+    if (finished.exchange(true)) return;
+    done(std::move(r));
+  }
+};
+
+struct Scheduler::Running {
+  std::shared_ptr<Job> job;
+  size_t index;
+  std::unique_ptr<ChunkEncoder> enc;
+  std::unique_ptr<ChunkDecoder> dec;
+  bool complete = false;  // coded and handed to the job
+  bool done() const { return enc ? enc->done() : dec->done(); }
+};
+
+Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options)
+    : model_(model), opt_(options) {
+  for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  for (auto& [job, index] : queue_) job->Finish(absl::UnavailableError("server is shutting down"));
+}
+
+size_t Scheduler::queued_chunks() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return queue_.size();
+}
+
+absl::Status Scheduler::SubmitEncode(std::vector<std::string_view> chunks, Check check,
+                                     Done done) {
+  auto job = std::make_shared<Job>();
+  job->chunks = std::move(chunks);
+  job->check = std::move(check);
+  job->done = std::move(done);
+  return Enqueue(std::move(job));
+}
+
+absl::Status Scheduler::SubmitDecode(std::vector<std::span<const uint8_t>> payloads,
+                                     std::vector<uint32_t> tokens, Check check, Done done) {
+  if (payloads.size() != tokens.size()) {
+    return absl::InvalidArgumentError("payloads and token counts differ");
+  }
+  auto job = std::make_shared<Job>();
+  job->decode = true;
+  job->payloads = std::move(payloads);
+  job->tokens = std::move(tokens);
+  job->check = std::move(check);
+  job->done = std::move(done);
+  return Enqueue(std::move(job));
+}
+
+absl::Status Scheduler::Enqueue(std::shared_ptr<Job> job) {
+  const size_t n = job->size();
+  job->results.resize(n);
+  job->remaining = n;
+  if (n == 0) {
+    job->Finish(std::vector<std::string>{});
+    return absl::OkStatus();
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return absl::UnavailableError("server is shutting down");
+    if (queue_.size() + n > opt_.max_queued_chunks) {
+      return absl::ResourceExhaustedError("the server's queue is full; retry later");
+    }
+    for (size_t i = 0; i < n; ++i) queue_.emplace_back(job, i);
+  }
+  cv_.notify_all();
+  return absl::OkStatus();
+}
+
+void Scheduler::WorkerLoop() {
+  BatchEvaluator ev(model_);
+  std::vector<Running> running;
+  std::vector<StreamInput> batch;
+  std::vector<uint16_t> freqs;
+  while (true) {
+    // Admit queued chunks into the running batch, up to the limits.
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+      if (stopping_) break;
+      int tokens = 0;
+      for (const Running& r : running) {
+        tokens += r.enc ? std::min<int>(opt_.block_tokens, r.enc->remaining()) : 1;
+      }
+      while (!queue_.empty() && static_cast<int>(running.size()) < opt_.max_batch_streams &&
+             tokens < opt_.token_budget) {
+        auto [job, i] = std::move(queue_.front());
+        queue_.pop_front();
+        if (job->finished) continue;
+        Running r{job, i, nullptr, nullptr};
+        if (job->decode) {
+          r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i]);
+          tokens += 1;
+        } else {
+          r.enc = std::make_unique<ChunkEncoder>(model_, job->chunks[i]);
+          tokens += std::min<int>(opt_.block_tokens, r.enc->remaining());
+        }
+        running.push_back(std::move(r));
+      }
+    }
+    // Drop the chunks of jobs that were cancelled, timed out or failed.
+    for (Running& r : running) {
+      if (r.job->finished) continue;
+      if (absl::Status s = r.job->check ? r.job->check() : absl::OkStatus(); !s.ok()) {
+        r.job->Finish(s);
+      }
+    }
+    std::erase_if(running, [](const Running& r) { return r.job->finished.load(); });
+    running_ = running.size();
+    if (running.empty()) continue;
+    // One model step for every running chunk.
+    batch.clear();
+    for (Running& r : running) {
+      batch.push_back(r.enc ? StreamInput{r.enc->state(), r.enc->NextInputs(opt_.block_tokens)}
+                            : StreamInput{r.dec->state(), r.dec->NextInputs()});
+    }
+    ev.Evaluate(batch, &freqs);
+    size_t row = 0;
+    for (size_t b = 0; b < running.size(); ++b) {
+      Running& r = running[b];
+      uint16_t* rows = &freqs[row * ModelConfig::kVocab];
+      if (r.enc) {
+        r.enc->Code(rows);
+      } else {
+        r.dec->Code(rows);
+      }
+      row += batch[b].tokens.size();
+      if (!r.done()) continue;
+      r.complete = true;
+      Job& job = *r.job;
+      if (r.enc) {
+        job.results[r.index] = r.enc->Finish();
+      } else {
+        absl::StatusOr<std::string> out = r.dec->Finish(r.index);
+        if (!out.ok()) {
+          job.Finish(out.status());
+          continue;
+        }
+        job.results[r.index] = *std::move(out);
+      }
+      if (--job.remaining == 0) job.Finish(std::move(job.results));
+    }
+    std::erase_if(running, [](const Running& r) { return r.complete || r.job->finished.load(); });
+    running_ = running.size();
+  }
+  for (Running& r : running) r.job->Finish(absl::UnavailableError("server is shutting down"));
+}
+
+}  // namespace lmc

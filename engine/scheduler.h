@@ -1,0 +1,80 @@
+// The batcher behind the server: continuous batching of compression and
+// decompression work from many callers onto one model. Each submitted job is cut
+// into its chunks; worker threads keep a running batch of chunks, and at every
+// model step finished chunks leave and queued ones join (up to a stream count
+// and a token budget), whichever job they belong to. A chunk's bytes do not
+// depend on its companions (chunk_coder.h), so results equal local mode's.
+//
+//   Scheduler s(model, {});
+//   s.SubmitEncode(chunks, check, [](absl::StatusOr<std::vector<std::string>> r) {...});
+//
+// `check` is polled between steps; a non-OK status (a deadline, a cancelled
+// call) drops the job's queued and running chunks and completes it with that
+// status. `done` runs exactly once, on a worker thread (or inline when Submit
+// fails it never runs and Submit returns the error).
+#ifndef LMC_ENGINE_SCHEDULER_H_
+#define LMC_ENGINE_SCHEDULER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/int_model.h"
+
+namespace lmc {
+
+struct SchedulerOptions {
+  int workers = 1;                 // threads running the model, each with its batch
+  int max_batch_streams = 32;      // chunks in one model step
+  int token_budget = 4096;         // tokens in one model step
+  int block_tokens = 128;          // compression: tokens per chunk per step
+  size_t max_queued_chunks = 1024;  // beyond this, Submit is RESOURCE_EXHAUSTED
+};
+
+class Scheduler {
+ public:
+  using Check = std::function<absl::Status()>;
+  using Done = std::function<void(absl::StatusOr<std::vector<std::string>>)>;
+
+  Scheduler(const IntModel& model, const SchedulerOptions& options);
+  // Completes queued and running jobs with UNAVAILABLE, then joins the workers.
+  ~Scheduler();
+
+  // The views must stay valid until `done` has run.
+  absl::Status SubmitEncode(std::vector<std::string_view> chunks, Check check, Done done);
+  absl::Status SubmitDecode(std::vector<std::span<const uint8_t>> payloads,
+                            std::vector<uint32_t> tokens, Check check, Done done);
+
+  size_t queued_chunks() const;
+  size_t running_chunks() const { return running_.load(); }
+  const IntModel& model() const { return model_; }
+
+ private:
+  struct Job;
+  struct Running;
+  absl::Status Enqueue(std::shared_ptr<Job> job);
+  void WorkerLoop();
+
+  const IntModel& model_;
+  SchedulerOptions opt_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;  // job, chunk index
+  bool stopping_ = false;
+  std::atomic<size_t> running_{0};
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace lmc
+
+#endif  // LMC_ENGINE_SCHEDULER_H_

@@ -1,0 +1,159 @@
+#include "engine/scheduler.h"
+
+#include <chrono>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "core/frame.h"
+#include "engine/codec.h"
+#include "gtest/gtest.h"
+#include "model/random_model.h"
+
+namespace lmc {
+namespace {
+
+using Result = absl::StatusOr<std::vector<std::string>>;
+
+std::unique_ptr<IntModel> Tiny() {
+  return std::move(IntModel::FromBytes(MakeRandomModel(TinyConfig(), 5))).value();
+}
+
+std::string Text(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s;
+  while (s.size() < n) s += "word" + std::to_string(rng() % 50) + (rng() % 7 ? " " : "\n");
+  s.resize(n);
+  return s;
+}
+
+std::vector<std::string_view> Cut(const std::string& s, size_t chunk) {
+  std::vector<std::string_view> v;
+  for (size_t p = 0; p < s.size(); p += chunk) v.push_back(std::string_view(s).substr(p, chunk));
+  return v;
+}
+
+Result RunEncode(Scheduler& s, std::vector<std::string_view> chunks, Scheduler::Check check = {}) {
+  std::promise<Result> p;
+  absl::Status st = s.SubmitEncode(std::move(chunks), std::move(check),
+                                   [&](Result r) { p.set_value(std::move(r)); });
+  if (!st.ok()) return st;
+  return p.get_future().get();
+}
+
+// Many jobs of mixed sizes from many threads, sharing batches: every chunk's
+// payload is the one local mode makes alone, and it decodes back.
+TEST(SchedulerTest, ConcurrentJobsMatchLocalModeAndRoundTrip) {
+  auto m = Tiny();
+  SchedulerOptions opt;
+  opt.workers = 2;
+  opt.max_batch_streams = 7;
+  opt.block_tokens = 17;
+  Scheduler s(*m, opt);
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 12; ++i) inputs.push_back(Text(1 + i * 97 + (i % 3) * 500, i));
+  std::vector<std::thread> threads;
+  std::vector<Result> enc(inputs.size(), absl::UnknownError("not run"));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    threads.emplace_back([&, i] { enc[i] = RunEncode(s, Cut(inputs[i], 300)); });
+  }
+  for (auto& t : threads) t.join();
+  CodecOptions local;
+  local.threads = 1;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(enc[i].ok()) << enc[i].status();
+    EXPECT_EQ(*enc[i], EncodeChunks(*m, Cut(inputs[i], 300), local)) << i;
+    std::vector<std::span<const uint8_t>> payloads;
+    std::vector<uint32_t> tokens;
+    for (const std::string_view c : Cut(inputs[i], 300)) tokens.push_back(c.size());
+    for (const std::string& p : *enc[i]) {
+      payloads.emplace_back(reinterpret_cast<const uint8_t*>(p.data()), p.size());
+    }
+    std::promise<Result> done;
+    ASSERT_TRUE(s.SubmitDecode(payloads, tokens, {}, [&](Result r) { done.set_value(std::move(r)); }).ok());
+    Result back = done.get_future().get();
+    ASSERT_TRUE(back.ok()) << back.status();
+    std::string joined;
+    for (auto& part : *back) joined += part;
+    EXPECT_EQ(joined, inputs[i]);
+  }
+}
+
+// A short chunk finishes steps before its long sibling and must leave the batch
+// at once (it once kept decoding past its end).
+TEST(SchedulerTest, ChunksOfOneJobFinishingAtDifferentStepsDecode) {
+  auto m = Tiny();
+  Scheduler s(*m, {});
+  const std::string in = Text(5000, 9);
+  auto chunks = Cut(in, 4096);
+  Result enc = RunEncode(s, chunks);
+  ASSERT_TRUE(enc.ok());
+  std::vector<std::span<const uint8_t>> payloads;
+  for (const std::string& p : *enc) {
+    payloads.emplace_back(reinterpret_cast<const uint8_t*>(p.data()), p.size());
+  }
+  std::promise<Result> done;
+  ASSERT_TRUE(s.SubmitDecode(payloads, {4096, 904}, {}, [&](Result r) { done.set_value(std::move(r)); }).ok());
+  Result back = done.get_future().get();
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)[0] + (*back)[1], in);
+}
+
+TEST(SchedulerTest, CorruptPayloadIsDataLoss) {
+  auto m = Tiny();
+  Scheduler s(*m, {});
+  std::string in = Text(400, 1);
+  Result enc = RunEncode(s, {in});
+  ASSERT_TRUE(enc.ok());
+  std::string bad = (*enc)[0] + "junk";
+  std::promise<Result> done;
+  ASSERT_TRUE(s.SubmitDecode({{reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}},
+                             {400}, {}, [&](Result r) { done.set_value(std::move(r)); })
+                  .ok());
+  EXPECT_EQ(done.get_future().get().status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(SchedulerTest, FullQueueIsResourceExhaustedAtOnce) {
+  auto m = Tiny();
+  SchedulerOptions opt;
+  opt.max_queued_chunks = 4;
+  Scheduler s(*m, opt);
+  std::string in = Text(10000, 2);
+  auto chunks = Cut(in, 100);  // 100 chunks > 4
+  absl::Status st = s.SubmitEncode(chunks, {}, [](Result) { FAIL() << "must not run"; });
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.queued_chunks(), 0u);
+  EXPECT_TRUE(RunEncode(s, Cut(in.substr(0, 300), 100)).ok());  // and it keeps serving
+}
+
+TEST(SchedulerTest, CancelledJobLeavesTheBatchAndFreesItsSlots) {
+  auto m = Tiny();
+  SchedulerOptions opt;
+  opt.max_batch_streams = 2;
+  Scheduler s(*m, opt);
+  std::string big = Text(200000, 3);
+  std::atomic<bool> cancel{false};
+  std::promise<Result> p;
+  ASSERT_TRUE(s.SubmitEncode(Cut(big, 50000),
+                             [&] { return cancel ? absl::CancelledError("client went away")
+                                                 : absl::OkStatus(); },
+                             [&](Result r) { p.set_value(std::move(r)); })
+                  .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  cancel = true;
+  EXPECT_EQ(p.get_future().get().status().code(), absl::StatusCode::kCancelled);
+  // The slots are free again: a small job completes.
+  EXPECT_TRUE(RunEncode(s, {std::string_view(big).substr(0, 200)}).ok());
+  EXPECT_EQ(s.queued_chunks(), 0u);
+}
+
+TEST(SchedulerTest, EmptyJobCompletesAtOnce) {
+  auto m = Tiny();
+  Scheduler s(*m, {});
+  Result r = RunEncode(s, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty());
+}
+
+}  // namespace
+}  // namespace lmc
