@@ -176,4 +176,50 @@ absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame) {
   return p;
 }
 
+absl::StatusOr<uint64_t> FrameSize(std::string_view prefix) {
+  Reader r(prefix);
+  std::string_view magic;
+  if (!r.Bytes(4, &magic)) return 0;
+  if (std::memcmp(magic.data(), kFrameMagic, 4) != 0) {
+    return absl::InvalidArgumentError("not an lmc frame (bad magic)");
+  }
+  uint8_t version, flags, front_end, params_len;
+  if (!r.Byte(&version)) return 0;
+  if (version != kFrameVersion) {
+    return absl::UnimplementedError(absl::StrCat(
+        "frame format version ", version, " is not supported (this lmc reads version ",
+        kFrameVersion, ")"));
+  }
+  std::string_view skip;
+  uint64_t original, checksum, chunk_tokens, n_chunks;
+  if (!r.Byte(&flags) || !r.Byte(&front_end) || !r.Byte(&params_len) ||
+      !r.Bytes(params_len + 32, &skip) || !r.Varint(&original) || !r.Fixed64(&checksum) ||
+      !r.Varint(&chunk_tokens) || !r.Varint(&n_chunks)) {
+    // The fixed part of a header is at most 4+1+3+255+32+10+8+10+10 bytes.
+    if (prefix.size() < 333) return 0;  // ran out: wait for more
+    return Truncated("header");
+  }
+  if (chunk_tokens < 1 || chunk_tokens > kMaxChunkTokens ||
+      n_chunks != original / chunk_tokens + (original % chunk_tokens != 0)) {
+    return absl::DataLossError("frame header is corrupt (chunk count)");
+  }
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < n_chunks; ++i) {
+    uint64_t tokens, coded;
+    if (!r.Varint(&tokens) || !r.Varint(&coded)) {
+      if (r.left() == 0) return 0;
+      return Truncated("chunk index");
+    }
+    if (coded > (uint64_t{1} << 40)) return absl::DataLossError("frame chunk index is corrupt");
+    total += coded;
+  }
+  const size_t header_end = r.pos();
+  uint64_t header_sum;
+  if (!r.Fixed64(&header_sum)) return 0;
+  if (header_sum != Xxh64(prefix.substr(0, header_end))) {
+    return absl::DataLossError("frame header is corrupt (header checksum mismatch)");
+  }
+  return r.pos() + total;
+}
+
 }  // namespace lmc

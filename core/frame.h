@@ -54,6 +54,11 @@ struct ParsedFrame {
   std::vector<std::span<const uint8_t>> payloads;  // views into the frame
 };
 
+// The length of the frame that `prefix` starts, from its header alone: 0 while
+// the prefix is too short to tell. For reading concatenated frames from a stream;
+// ParseFrame still validates the whole frame. Errors as ParseFrame's.
+absl::StatusOr<uint64_t> FrameSize(std::string_view prefix);
+
 // Number of tokens the front-end produces for the original; for kBytes, its length.
 uint64_t FrameTokens(const FrameHeader& h);
 
