@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/lmc_client.h"
 #include "core/frame.h"
 #include "engine/codec.h"
 #include "models/default_model.h"
@@ -40,6 +41,7 @@ struct Args {
   bool to_stdout = false, force = false, keep = false, quiet = false;
   int progress = -1;  // -1: auto (a terminal and a large input)
   std::string output, model;
+  std::string server;  // remote mode: HOST:PORT (or any gRPC target)
   lmc::CodecOptions codec;
   std::vector<std::string> files;
 };
@@ -56,7 +58,10 @@ int Usage(int code) {
       "  -k, --keep        keep the input file (the default with -c or -o)\n"
       "  -q, --quiet       no progress or summaries\n"
       "      --progress / --no-progress\n"
-      "  -m, --model PATH  model directory or .safetensors file (default: embedded)\n"
+      "  -m, --model PATH  model directory or .safetensors file (default: embedded);\n"
+      "                    with --server, a model name the server serves\n"
+      "      --server T    remote mode: compress/decompress/models through an\n"
+      "                    lmc-server at T (HOST:PORT, ipv4:A:P,B:P, dns:///N:P)\n"
       "      --threads N   worker threads (default: all cores)\n"
       "      --chunk N     tokens per independent chunk (default 1048576; smaller\n"
       "                    chunks decompress in parallel, larger compress better)\n"
@@ -83,8 +88,8 @@ int Fail(const std::string& what, const absl::Status& s) {
 
 bool ParseArgs(int argc, char** argv, Args* a) {
   if (argc < 2) return false;
-  a->command = argv[1];
-  for (int i = 2; i < argc; ++i) {
+  // Options may come before the command too: lmc --server H:P compress FILE.
+  for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     auto value = [&](std::string* out) {
       if (i + 1 >= argc) return false;
@@ -102,6 +107,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (s == "--no-progress") a->progress = 0;
     else if (s == "-o" || s == "--output") { if (!value(&a->output)) return false; }
     else if (s == "-m" || s == "--model") { if (!value(&a->model)) return false; }
+    else if (s == "--server") { if (!value(&a->server)) return false; }
     else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
     else if (s == "--chunk") { if (!value(&v)) return false; a->codec.chunk_tokens = static_cast<uint32_t>(std::stoul(v)); }
     else if (s.size() > 2 && s[0] == '-' && s[1] != '-') {
@@ -114,11 +120,13 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       }
     } else if (s.size() > 1 && s[0] == '-') {
       return false;
+    } else if (a->command.empty()) {
+      a->command = s;
     } else {
       a->files.push_back(s);
     }
   }
-  return true;
+  return !a->command.empty();
 }
 
 absl::StatusOr<std::string> ReadAll(const std::string& path) {
@@ -187,7 +195,73 @@ auto WithProgress(bool show, uint64_t total, const char* verb, lmc::CodecOptions
   return result;
 }
 
-int RunCodec(Args& a, const lmc::IntModel& model) {
+// Compresses or decompresses one input, in process or through a server.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions& opt) = 0;
+  virtual absl::StatusOr<std::string> DecompressFrame(std::string_view frame,
+                                                      lmc::CodecOptions& opt) = 0;
+  // A file may hold several frames one after another (what CompressStream makes);
+  // their originals are concatenated.
+  absl::StatusOr<std::string> Decompress(std::string_view data, lmc::CodecOptions& opt) {
+    std::string out;
+    do {
+      absl::StatusOr<uint64_t> n = lmc::FrameSize(data);
+      if (!n.ok()) return n.status();
+      if (*n == 0 || *n > data.size()) return DecompressFrame(data, opt);  // reports the damage
+      absl::StatusOr<std::string> part = DecompressFrame(data.substr(0, *n), opt);
+      if (!part.ok()) return part.status();
+      out += *part;
+      data.remove_prefix(*n);
+    } while (!data.empty());
+    return out;
+  }
+};
+
+class LocalBackend : public Backend {
+ public:
+  explicit LocalBackend(const lmc::IntModel& m) : m_(m) {}
+  absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions& opt) override {
+    return lmc::Compress(m_, data, opt);
+  }
+  absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions& opt) override {
+    return lmc::Decompress(m_, frame, opt);
+  }
+
+ private:
+  const lmc::IntModel& m_;
+};
+
+// Through lmc-server: unary calls for what fits a message (the same frame as
+// local mode), streams beyond (a sequence of frames, one per server segment).
+class RemoteBackend : public Backend {
+ public:
+  RemoteBackend(const std::string& target, std::string model)
+      : client_(lmc::Client::Connect(target)), model_(std::move(model)) {}
+  absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions&) override {
+    if (data.size() <= kUnaryLimit) return client_->Compress(data, model_);
+    std::istringstream in(data);
+    std::ostringstream out;
+    if (absl::Status s = client_->CompressStream(in, out, model_); !s.ok()) return s;
+    return out.str();
+  }
+  absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions&) override {
+    if (frame.size() <= kUnaryLimit) return client_->Decompress(frame);
+    std::istringstream in{std::string(frame)};
+    std::ostringstream out;
+    if (absl::Status s = client_->DecompressStream(in, out); !s.ok()) return s;
+    return out.str();
+  }
+  lmc::Client& client() { return *client_; }
+
+ private:
+  static constexpr size_t kUnaryLimit = 3 << 20;  // under the server's 4 MiB default
+  std::unique_ptr<lmc::Client> client_;
+  std::string model_;
+};
+
+int RunCodec(Args& a, Backend& backend) {
   const bool compress = a.command == "compress";
   if (a.files.empty()) a.files.push_back("-");
   if (!a.output.empty() && a.files.size() != 1) {
@@ -231,7 +305,7 @@ int RunCodec(Args& a, const lmc::IntModel& model) {
     const bool show = !a.quiet && (a.progress == 1 || (a.progress == -1 && isatty(STDERR_FILENO) && tokens > (1 << 20)));
     const auto t0 = std::chrono::steady_clock::now();
     auto result = WithProgress(show, tokens, compress ? "compress" : "decompress", &a.codec, [&] {
-      return compress ? lmc::Compress(model, *data, a.codec) : lmc::Decompress(model, *data, a.codec);
+      return compress ? backend.Compress(*data, a.codec) : backend.Decompress(*data, a.codec);
     });
     if (!result.ok()) { rc = std::max(rc, Fail(in, result.status())); continue; }
     if (absl::Status s = WriteAll(out, *result); !s.ok()) { rc = std::max(rc, Fail(out, s)); continue; }
@@ -289,6 +363,24 @@ int main(int argc, char** argv) {
       a.command != "models") {
     return Usage(1);
   }
+  if (!a.server.empty()) {
+    if (a.command == "info") {
+      std::fprintf(stderr, "lmc: info reads local files; drop --server\n");
+      return 1;
+    }
+    RemoteBackend remote(a.server, a.model);
+    if (a.command == "models") {
+      auto models = remote.client().ListModels();
+      if (!models.ok()) return Fail(a.server, models.status());
+      for (const auto& m : *models) {
+        std::printf("%s  %s%s  %llu parameters  %s\n", m.fingerprint().c_str(), m.name().c_str(),
+                    m.is_default() ? " (default)" : "",
+                    static_cast<unsigned long long>(m.parameters()), m.architecture().c_str());
+      }
+      return 0;
+    }
+    return RunCodec(a, remote);
+  }
   auto model = lmc::LoadModelOrDefault(a.model);
   if (!model.ok()) {
     std::fprintf(stderr, "lmc: cannot load model: %s\n", std::string(model.status().message()).c_str());
@@ -303,5 +395,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (a.command == "info") return RunInfo(a, model->get());
-  return RunCodec(a, **model);
+  LocalBackend local(**model);
+  return RunCodec(a, local);
 }

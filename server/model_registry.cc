@@ -1,0 +1,38 @@
+#include "server/model_registry.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace lmc {
+
+absl::Status ModelRegistry::Add(std::string name, std::unique_ptr<IntModel> model,
+                                const SchedulerOptions& options) {
+  for (const auto& m : models_) {
+    if (m->name == name) return absl::InvalidArgumentError(absl::StrCat("model name '", name, "' given twice"));
+  }
+  auto served = std::make_unique<ServedModel>();
+  served->name = std::move(name);
+  served->model = std::move(model);
+  served->scheduler = std::make_unique<Scheduler>(*served->model, options);
+  models_.push_back(std::move(served));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServedModel*> ModelRegistry::ByName(const std::string& name) {
+  if (models_.empty()) return absl::UnavailableError("no model loaded");
+  if (name.empty()) return models_.front().get();
+  for (const auto& m : models_) {
+    if (m->name == name) return m.get();
+  }
+  return absl::NotFoundError(absl::StrCat("model '", name, "' is not served here"));
+}
+
+absl::StatusOr<ServedModel*> ModelRegistry::ByFingerprint(const Sha256Digest& fingerprint) {
+  for (const auto& m : models_) {
+    if (m->model->fingerprint() == fingerprint) return m.get();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("frame was made by model ", ToHex(fingerprint),
+                   ", which this server does not serve (see ListModels)"));
+}
+
+}  // namespace lmc

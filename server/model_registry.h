@@ -1,0 +1,42 @@
+// The models a server serves, by name and by fingerprint, each with its own
+// batching scheduler. Frames name their model by fingerprint, so decompression
+// finds the model by itself.
+#ifndef LMC_SERVER_MODEL_REGISTRY_H_
+#define LMC_SERVER_MODEL_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/hashing.h"
+#include "engine/scheduler.h"
+#include "model/int_model.h"
+
+namespace lmc {
+
+struct ServedModel {
+  std::string name;
+  std::unique_ptr<IntModel> model;
+  std::unique_ptr<Scheduler> scheduler;
+};
+
+class ModelRegistry {
+ public:
+  // The first model added is the default.
+  absl::Status Add(std::string name, std::unique_ptr<IntModel> model,
+                   const SchedulerOptions& options);
+  // Empty name: the default. NOT_FOUND otherwise.
+  absl::StatusOr<ServedModel*> ByName(const std::string& name);
+  // FAILED_PRECONDITION, naming the fingerprint, when no served model has it.
+  absl::StatusOr<ServedModel*> ByFingerprint(const Sha256Digest& fingerprint);
+  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
+
+ private:
+  std::vector<std::unique_ptr<ServedModel>> models_;
+};
+
+}  // namespace lmc
+
+#endif  // LMC_SERVER_MODEL_REGISTRY_H_

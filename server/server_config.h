@@ -1,0 +1,48 @@
+// lmc-server's configuration: flags, and a config file of the same keys
+// (`key = value` per line, # comments). Flags given after --config override it.
+//
+//   --listen ADDR            0.0.0.0:50051
+//   --model NAME[=PATH]      a model to serve (repeatable; the first is the
+//                            default; no PATH: the embedded default model)
+//   --workers N              model threads per model (each runs its own batch)
+//   --max_batch_streams N    chunks per model step
+//   --token_budget N         tokens per model step
+//   --block_tokens N         compression tokens per chunk per step
+//   --max_queued_chunks N    queue bound; beyond it RESOURCE_EXHAUSTED
+//   --chunk_tokens N         chunk size of the frames the server makes
+//   --max_message_bytes N    unary request size limit (4 MiB)
+//   --max_output_bytes N     largest decompressed frame the server will produce
+//   --drain_seconds N        on SIGTERM, how long in-flight calls may take
+#ifndef LMC_SERVER_SERVER_CONFIG_H_
+#define LMC_SERVER_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/scheduler.h"
+
+namespace lmc {
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0:50051";
+  std::vector<std::pair<std::string, std::string>> models;  // name, path ("": embedded)
+  SchedulerOptions scheduler;
+  uint32_t chunk_tokens = 1 << 20;
+  int64_t max_message_bytes = 4 << 20;
+  uint64_t max_output_bytes = uint64_t{256} << 20;
+  int drain_seconds = 30;
+};
+
+absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,
+                               std::string_view value);
+absl::Status LoadServerConfigFile(ServerConfig* config, const std::string& path);
+// argv as given to main; INVALID_ARGUMENT with a usage hint on a bad flag.
+absl::StatusOr<ServerConfig> ParseServerFlags(int argc, char** argv);
+
+}  // namespace lmc
+
+#endif  // LMC_SERVER_SERVER_CONFIG_H_

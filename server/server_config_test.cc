@@ -1,0 +1,53 @@
+#include "server/server_config.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace lmc {
+namespace {
+
+absl::StatusOr<ServerConfig> Parse(std::vector<std::string> args) {
+  std::vector<char*> argv = {const_cast<char*>("lmc-server")};
+  for (auto& a : args) argv.push_back(a.data());
+  return ParseServerFlags(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen, "0.0.0.0:50051");
+  ASSERT_EQ(c->models.size(), 1u);
+  EXPECT_EQ(c->models[0].first, "default");
+  EXPECT_EQ(c->models[0].second, "");
+  EXPECT_EQ(c->max_message_bytes, 4 << 20);
+}
+
+TEST(ServerConfigTest, FlagsAndFileFlagsWinWhenLater) {
+  const std::string path = ::testing::TempDir() + "/lmc-server.conf";
+  std::ofstream(path) << "# a comment\nlisten = 127.0.0.1:7000\nworkers = 3  # trailing\n"
+                         "model = small=/models/small\n";
+  auto c = Parse({"--config", path, "--workers=2", "--model", "big=/models/big"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:7000");
+  EXPECT_EQ(c->scheduler.workers, 2);
+  ASSERT_EQ(c->models.size(), 2u);
+  EXPECT_EQ(c->models[0], std::make_pair(std::string("small"), std::string("/models/small")));
+  EXPECT_EQ(c->models[1], std::make_pair(std::string("big"), std::string("/models/big")));
+}
+
+TEST(ServerConfigTest, BadInputIsInvalidArgument) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--workers", "zero"}, {"--workers", "0"}, {"--bogus", "1"}, {"--listen"}, {"stray"},
+           {"--config", "/nonexistent/lmc.conf"}}) {
+    auto c = Parse(args);
+    EXPECT_FALSE(c.ok()) << args[0];
+  }
+  const std::string path = ::testing::TempDir() + "/bad.conf";
+  std::ofstream(path) << "listen 127.0.0.1:1\n";
+  EXPECT_EQ(Parse({"--config", path}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lmc

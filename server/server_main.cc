@@ -1,0 +1,108 @@
+// lmc-server: the lmc compression service. See server_config.h for its options.
+//
+// Start-up: listen at once (liveness), load and warm up every model, then report
+// SERVING on grpc.health.v1 (readiness). SIGTERM or SIGINT: report NOT_SERVING,
+// refuse new calls with UNAVAILABLE, let calls in flight finish (up to
+// --drain_seconds), shut down, exit 0.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "engine/codec.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "models/default_model.h"
+#include "server/service.h"
+
+namespace {
+
+void Log(const std::string& s) { std::fprintf(stderr, "lmc-server: %s\n", s.c_str()); }
+
+// Runs a small compress and decompress through the model's scheduler, so the
+// first real call does not pay for cold caches; also a self-test.
+absl::Status WarmUp(lmc::ServedModel& m) {
+  const std::string sample = "lmc warm-up: {\"id\": 1, \"text\": \"hello, world\"}\n";
+  absl::StatusOr<std::string> frame = lmc::Compress(*m.model, sample, {.threads = 1});
+  if (!frame.ok()) return frame.status();
+  absl::StatusOr<std::string> back = lmc::Decompress(*m.model, *frame, {.threads = 1});
+  if (!back.ok()) return back.status();
+  if (*back != sample) return absl::InternalError("warm-up round trip differs");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<lmc::ServerConfig> config = lmc::ParseServerFlags(argc, argv);
+  if (!config.ok()) {
+    Log(std::string(config.status().message()));
+    Log("usage: lmc-server [--config FILE] [--listen ADDR] [--model NAME[=PATH]]... (see server/server_config.h)");
+    return 2;
+  }
+  lmc::ModelRegistry models;
+  lmc::CompressorService service(&models, *config);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config->max_message_bytes));
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    Log("cannot listen on " + config->listen);
+    return 1;
+  }
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+  Log("listening on port " + std::to_string(port) + " (not ready until models are loaded)");
+
+  for (const auto& [name, path] : config->models) {
+    absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
+    absl::Status s = model.ok() ? models.Add(name, *std::move(model), config->scheduler)
+                                : model.status();
+    if (s.ok()) s = WarmUp(*models.models().back());
+    if (!s.ok()) {
+      Log("model " + name + ": " + std::string(s.message()));
+      server->Shutdown();
+      return 1;
+    }
+    Log("model " + name + " " + models.models().back()->model->fingerprint_hex() + " ready");
+  }
+  health->SetServingStatus(true);
+  Log("serving");
+
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  boost::asio::steady_timer timer(io);
+  std::chrono::steady_clock::time_point drain_end;
+  std::function<void()> wait_drained = [&] {
+    if (service.in_flight() == 0 || std::chrono::steady_clock::now() >= drain_end) {
+      if (service.in_flight() > 0) Log(std::to_string(service.in_flight()) + " calls cut off");
+      io.stop();
+      return;
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&](const boost::system::error_code&) { wait_drained(); });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    Log(std::string("signal ") + std::to_string(sig) + ": draining");
+    health->SetServingStatus(false);
+    service.StartDraining();
+    drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(config->drain_seconds);
+    wait_drained();
+  });
+  io.run();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server->Wait();
+  Log("stopped");
+  return 0;
+}

@@ -1,0 +1,141 @@
+#include "server/service.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "core/hashing.h"
+#include "engine/codec.h"
+#include "server/stream_calls.h"
+
+namespace lmc {
+namespace {
+
+// A unary call: finishes once, counts itself in flight until then, and tells the
+// scheduler when the client cancels.
+class UnaryCall : public grpc::ServerUnaryReactor {
+ public:
+  UnaryCall(grpc::CallbackServerContext* ctx, InFlight* in_flight)
+      : flags_(std::make_shared<CallFlags>()), in_flight_(in_flight) {
+    flags_->deadline = ctx->deadline();
+    in_flight_->Begin();
+  }
+  void Done(const absl::Status& s) {
+    in_flight_->End();
+    Finish(ToGrpc(s));
+  }
+  const std::shared_ptr<CallFlags>& flags() const { return flags_; }
+  void OnCancel() override { flags_->cancelled = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<CallFlags> flags_;
+  InFlight* in_flight_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContext* ctx,
+                                                      const v1::CompressRequest* req,
+                                                      v1::CompressResponse* resp) {
+  auto* call = new UnaryCall(ctx, &in_flight_);
+  if (draining_) {
+    call->Done(absl::UnavailableError("server is draining"));
+    return call;
+  }
+  absl::StatusOr<ServedModel*> served = models_->ByName(req->model());
+  if (!served.ok()) {
+    call->Done(served.status());
+    return call;
+  }
+  absl::StatusOr<CompressPlan> plan =
+      PlanCompress(*(*served)->model, req->data(), config_.chunk_tokens);
+  if (!plan.ok()) {
+    call->Done(plan.status());
+    return call;
+  }
+  auto p = std::make_shared<CompressPlan>(*std::move(plan));
+  const IntModel* model = (*served)->model.get();
+  absl::Status s = (*served)->scheduler->SubmitEncode(
+      p->chunks, MakeCheck(call->flags()),
+      [call, p, resp, model](absl::StatusOr<std::vector<std::string>> payloads) {
+        if (!payloads.ok()) return call->Done(payloads.status());
+        const uint64_t original = p->header.original_bytes;
+        absl::StatusOr<std::string> frame = FinishCompress(std::move(*p), *payloads);
+        if (!frame.ok()) return call->Done(frame.status());
+        resp->set_frame(*std::move(frame));
+        resp->set_model_fingerprint(model->fingerprint_hex());
+        resp->set_original_bytes(original);
+        call->Done(absl::OkStatus());
+      });
+  if (!s.ok()) call->Done(s);
+  return call;
+}
+
+grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerContext* ctx,
+                                                        const v1::DecompressRequest* req,
+                                                        v1::DecompressResponse* resp) {
+  auto* call = new UnaryCall(ctx, &in_flight_);
+  if (draining_) {
+    call->Done(absl::UnavailableError("server is draining"));
+    return call;
+  }
+  absl::StatusOr<DecompressPlan> plan = PlanDecompress(req->frame());
+  if (!plan.ok()) {
+    call->Done(plan.status());
+    return call;
+  }
+  if (plan->frame.header.original_bytes > config_.max_output_bytes) {
+    call->Done(absl::ResourceExhaustedError(absl::StrCat(
+        "the frame decodes to ", plan->frame.header.original_bytes,
+        " bytes, over this server's limit of ", config_.max_output_bytes,
+        "; use DecompressStream on frames of smaller segments")));
+    return call;
+  }
+  absl::StatusOr<ServedModel*> served = models_->ByFingerprint(plan->frame.header.model);
+  if (!served.ok()) {
+    call->Done(served.status());
+    return call;
+  }
+  auto p = std::make_shared<DecompressPlan>(*std::move(plan));
+  absl::Status s = (*served)->scheduler->SubmitDecode(
+      p->frame.payloads, p->tokens, MakeCheck(call->flags()),
+      [call, p, resp](absl::StatusOr<std::vector<std::string>> parts) {
+        if (!parts.ok()) return call->Done(parts.status());
+        absl::StatusOr<std::string> data = FinishDecompress(*p, *std::move(parts));
+        if (!data.ok()) return call->Done(data.status());
+        resp->set_data(*std::move(data));
+        call->Done(absl::OkStatus());
+      });
+  if (!s.ok()) call->Done(s);
+  return call;
+}
+
+grpc::ServerUnaryReactor* CompressorService::ListModels(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListModelsRequest* req,
+                                                        v1::ListModelsResponse* resp) {
+  auto* call = new UnaryCall(ctx, &in_flight_);
+  bool first = true;
+  for (const auto& m : models_->models()) {
+    v1::ModelInfo* info = resp->add_models();
+    info->set_name(m->name);
+    info->set_fingerprint(m->model->fingerprint_hex());
+    info->set_parameters(m->model->parameters());
+    info->set_architecture(ModelConfig::kArchitecture);
+    info->set_is_default(first);
+    first = false;
+  }
+  call->Done(absl::OkStatus());
+  return call;
+}
+
+grpc::ServerBidiReactor<v1::CompressRequest, v1::CompressResponse>*
+CompressorService::CompressStream(grpc::CallbackServerContext* ctx) {
+  return NewCompressStreamCall(ctx, this);
+}
+
+grpc::ServerBidiReactor<v1::DecompressRequest, v1::DecompressResponse>*
+CompressorService::DecompressStream(grpc::CallbackServerContext* ctx) {
+  return NewDecompressStreamCall(ctx, this);
+}
+
+}  // namespace lmc

@@ -1,0 +1,54 @@
+// The lmc.v1.Compressor service on gRPC's callback API. Reactions never run the
+// model: they parse, hand chunks to the model's scheduler and return; the
+// scheduler's workers complete the calls. proto/lmc/v1/compressor.proto documents
+// the RPCs and their status codes.
+#ifndef LMC_SERVER_SERVICE_H_
+#define LMC_SERVER_SERVICE_H_
+
+#include <atomic>
+
+#include "lmc/v1/compressor.grpc.pb.h"
+#include "server/call_util.h"
+#include "server/model_registry.h"
+#include "server/server_config.h"
+
+namespace lmc {
+
+class CompressorService final : public v1::Compressor::CallbackService {
+ public:
+  CompressorService(ModelRegistry* models, const ServerConfig& config)
+      : models_(models), config_(config) {}
+
+  // New calls get UNAVAILABLE from now on; calls in flight go on.
+  void StartDraining() { draining_ = true; }
+  bool draining() const { return draining_; }
+  int in_flight() const { return in_flight_.count(); }
+
+  grpc::ServerUnaryReactor* Compress(grpc::CallbackServerContext* ctx,
+                                     const v1::CompressRequest* req,
+                                     v1::CompressResponse* resp) override;
+  grpc::ServerUnaryReactor* Decompress(grpc::CallbackServerContext* ctx,
+                                       const v1::DecompressRequest* req,
+                                       v1::DecompressResponse* resp) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* ctx,
+                                       const v1::ListModelsRequest* req,
+                                       v1::ListModelsResponse* resp) override;
+  grpc::ServerBidiReactor<v1::CompressRequest, v1::CompressResponse>* CompressStream(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerBidiReactor<v1::DecompressRequest, v1::DecompressResponse>* DecompressStream(
+      grpc::CallbackServerContext* ctx) override;
+
+  ModelRegistry* models() { return models_; }
+  const ServerConfig& config() const { return config_; }
+  InFlight& in_flight_counter() { return in_flight_; }
+
+ private:
+  ModelRegistry* models_;
+  const ServerConfig& config_;
+  std::atomic<bool> draining_{false};
+  InFlight in_flight_;
+};
+
+}  // namespace lmc
+
+#endif  // LMC_SERVER_SERVICE_H_

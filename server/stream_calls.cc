@@ -1,0 +1,223 @@
+#include "server/stream_calls.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/frame.h"
+#include "engine/codec.h"
+#include "server/service.h"
+
+namespace lmc {
+namespace {
+
+constexpr size_t kWritePiece = 1 << 20;  // decompressed bytes per response message
+
+// What both stream calls share: a single Finish, in-flight counting, cancellation.
+template <typename Req, typename Resp>
+class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
+ public:
+  StreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
+      : service_(service), flags_(std::make_shared<CallFlags>()) {
+    flags_->deadline = ctx->deadline();
+    service_->in_flight_counter().Begin();
+  }
+  void Done(const absl::Status& s) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    service_->in_flight_counter().End();
+    this->Finish(ToGrpc(s));
+  }
+  void OnCancel() override { flags_->cancelled = true; }
+  void OnDone() override { delete this; }
+
+ protected:
+  CompressorService* service_;
+  std::shared_ptr<CallFlags> flags_;
+
+ private:
+  std::mutex mu_;
+  bool finished_ = false;
+};
+
+class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressResponse> {
+ public:
+  CompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
+      : StreamCall(ctx, service) {
+    if (service_->draining()) {
+      Done(absl::UnavailableError("server is draining"));
+      return;
+    }
+    StartRead(&req_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client has sent everything (or gone)
+      if (flags_->cancelled) return Done(absl::CancelledError("the client cancelled the call"));
+      reads_done_ = true;
+      // The rest of the input; an empty stream still gets a frame (of nothing).
+      if (!input_.empty() || frames_ == 0) return Submit(input_.size());
+      return Done(absl::OkStatus());
+    }
+    if (served_ == nullptr) {
+      absl::StatusOr<ServedModel*> m = service_->models()->ByName(req_.model());
+      if (!m.ok()) return Done(m.status());
+      served_ = *m;
+    } else if (!req_.model().empty() && req_.model() != served_->name) {
+      return Done(absl::InvalidArgumentError("the model may only be named in the first message"));
+    }
+    input_ += req_.data();
+    if (input_.size() >= Segment()) return Submit(Segment());
+    StartRead(&req_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Done(absl::CancelledError("the client stopped reading"));
+    ++frames_;
+    if (input_.size() >= Segment()) return Submit(Segment());
+    if (reads_done_) {
+      if (!input_.empty()) return Submit(input_.size());
+      return Done(absl::OkStatus());
+    }
+    StartRead(&req_);
+  }
+
+ private:
+  size_t Segment() const { return service_->config().chunk_tokens; }
+
+  // Compresses the first n bytes of the input as one frame, then writes it.
+  void Submit(size_t n) {
+    if (served_ == nullptr) {  // an empty stream: the default model
+      absl::StatusOr<ServedModel*> m = service_->models()->ByName("");
+      if (!m.ok()) return Done(m.status());
+      served_ = *m;
+    }
+    segment_ = input_.substr(0, n);
+    input_.erase(0, n);
+    absl::StatusOr<CompressPlan> plan =
+        PlanCompress(*served_->model, segment_, service_->config().chunk_tokens);
+    if (!plan.ok()) return Done(plan.status());
+    plan_ = *std::move(plan);
+    absl::Status s = served_->scheduler->SubmitEncode(
+        plan_.chunks, MakeCheck(flags_), [this](absl::StatusOr<std::vector<std::string>> p) {
+          if (!p.ok()) return Done(p.status());
+          absl::StatusOr<std::string> frame = FinishCompress(std::move(plan_), *p);
+          if (!frame.ok()) return Done(frame.status());
+          resp_.set_frame(*std::move(frame));
+          resp_.set_model_fingerprint(served_->model->fingerprint_hex());
+          resp_.set_original_bytes(segment_.size());
+          StartWrite(&resp_);
+        });
+    if (!s.ok()) Done(s);
+  }
+
+  v1::CompressRequest req_;
+  v1::CompressResponse resp_;
+  ServedModel* served_ = nullptr;
+  std::string input_, segment_;
+  CompressPlan plan_;
+  bool reads_done_ = false;
+  uint64_t frames_ = 0;
+};
+
+class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::DecompressResponse> {
+ public:
+  DecompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
+      : StreamCall(ctx, service) {
+    if (service_->draining()) {
+      Done(absl::UnavailableError("server is draining"));
+      return;
+    }
+    StartRead(&req_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      if (flags_->cancelled) return Done(absl::CancelledError("the client cancelled the call"));
+      reads_done_ = true;
+    } else {
+      input_ += req_.frame();
+    }
+    NextFrame();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Done(absl::CancelledError("the client stopped reading"));
+    WriteNextPiece();
+  }
+
+ private:
+  // Decodes the next complete frame of the input, or reads more.
+  void NextFrame() {
+    if (input_.empty() && reads_done_) {
+      if (frames_ == 0) return Done(absl::InvalidArgumentError("empty stream: no lmc frame"));
+      return Done(absl::OkStatus());
+    }
+    absl::StatusOr<uint64_t> size = FrameSize(input_);
+    if (!size.ok()) return Done(size.status());
+    const uint64_t limit = service_->config().max_output_bytes + (1 << 20);
+    if (*size > limit || (*size == 0 && input_.size() > limit)) {
+      return Done(absl::ResourceExhaustedError("a frame in the stream is over the server's limit"));
+    }
+    if (*size == 0 || input_.size() < *size) {
+      if (reads_done_) return Done(absl::DataLossError("the stream ends inside a frame (truncated)"));
+      return StartRead(&req_);
+    }
+    frame_ = input_.substr(0, *size);
+    input_.erase(0, *size);
+    absl::StatusOr<DecompressPlan> plan = PlanDecompress(frame_);
+    if (!plan.ok()) return Done(plan.status());
+    if (plan->frame.header.original_bytes > service_->config().max_output_bytes) {
+      return Done(absl::ResourceExhaustedError("a frame decodes to more than the server's limit"));
+    }
+    absl::StatusOr<ServedModel*> served = service_->models()->ByFingerprint(plan->frame.header.model);
+    if (!served.ok()) return Done(served.status());
+    plan_ = *std::move(plan);
+    absl::Status s = (*served)->scheduler->SubmitDecode(
+        plan_.frame.payloads, plan_.tokens, MakeCheck(flags_),
+        [this](absl::StatusOr<std::vector<std::string>> parts) {
+          if (!parts.ok()) return Done(parts.status());
+          absl::StatusOr<std::string> data = FinishDecompress(plan_, *std::move(parts));
+          if (!data.ok()) return Done(data.status());
+          output_ = *std::move(data);
+          written_ = 0;
+          ++frames_;
+          WriteNextPiece();
+        });
+    if (!s.ok()) Done(s);
+  }
+
+  void WriteNextPiece() {
+    if (written_ >= output_.size()) return NextFrame();
+    const size_t n = std::min(kWritePiece, output_.size() - written_);
+    resp_.set_data(output_.substr(written_, n));
+    written_ += n;
+    StartWrite(&resp_);
+  }
+
+  v1::DecompressRequest req_;
+  v1::DecompressResponse resp_;
+  std::string input_, frame_, output_;
+  DecompressPlan plan_;
+  size_t written_ = 0;
+  bool reads_done_ = false;
+  uint64_t frames_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::CompressRequest, v1::CompressResponse>* NewCompressStreamCall(
+    grpc::CallbackServerContext* ctx, CompressorService* service) {
+  return new CompressStreamCall(ctx, service);
+}
+
+grpc::ServerBidiReactor<v1::DecompressRequest, v1::DecompressResponse>*
+NewDecompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service) {
+  return new DecompressStreamCall(ctx, service);
+}
+
+}  // namespace lmc

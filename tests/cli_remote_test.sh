@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `lmc --server`: the CLI through a real lmc-server on loopback. Frames made by
+# the server decode locally and the other way round; large inputs go through
+# the streams; errors keep the CLI's exit codes.
+# Usage: cli_remote_test.sh LMC LMC_SERVER RANDOM_MODEL_TOOL
+set -uo pipefail
+LMC=$1 SERVER=$2 MKMODEL=$3
+T=$(mktemp -d)
+pid=
+trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
+pass=0 fail=0
+check() { local name=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi; }
+
+"$MKMODEL" "$T/tiny.safetensors" 1 tiny
+"$MKMODEL" "$T/other.safetensors" 2 tiny
+"$SERVER" --listen 127.0.0.1:0 --model "tiny=$T/tiny.safetensors" 2>"$T/log" &
+pid=$!
+for _ in $(seq 300); do grep -q '^lmc-server: serving' "$T/log" && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/log")
+[[ -n $port ]] || { echo "server did not start:"; cat "$T/log"; exit 1; }
+S=127.0.0.1:$port
+export LMC_MODEL=$T/tiny.safetensors
+
+for i in $(seq 400); do echo "{\"seq\": $i, \"msg\": \"event number $i of the remote test\"}"; done >"$T/small.json"
+head -c 2500000 /dev/urandom | base64 >"$T/big.txt"   # 3.4 MB, over a unary message: streams
+
+"$LMC" --server "$S" compress -c "$T/small.json" >"$T/remote.lmc"
+"$LMC" compress -c "$T/small.json" >"$T/local.lmc"
+check "server frame == local frame" cmp -s "$T/remote.lmc" "$T/local.lmc"
+check "server frame decodes locally" bash -c "'$LMC' decompress -c '$T/remote.lmc' | cmp -s - '$T/small.json'"
+check "local frame decodes on the server" bash -c "'$LMC' --server $S decompress -c '$T/local.lmc' | cmp -s - '$T/small.json'"
+check "big input through the streams" bash -c "'$LMC' --server $S compress -c '$T/big.txt' >'$T/big.lmc'"
+check "streamed frames decode locally" bash -c "'$LMC' decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"
+check "and on the server" bash -c "'$LMC' --server $S decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"
+check "models lists tiny" bash -c "'$LMC' --server $S models | grep -q ' tiny (default)'"
+head -c 100 "$T/remote.lmc" >"$T/cut.lmc"
+"$LMC" --server "$S" decompress -c "$T/cut.lmc" >/dev/null 2>&1; rc=$?
+check "truncated frame: exit 2 (got $rc)" test $rc = 2
+LMC_MODEL=$T/other.safetensors "$LMC" compress -c "$T/small.json" >"$T/other.lmc"
+"$LMC" --server "$S" decompress -c "$T/other.lmc" >/dev/null 2>&1; rc=$?
+check "frame of a model the server lacks: exit 3 (got $rc)" test $rc = 3
+"$LMC" --server "$S" compress -m nosuch -c "$T/small.json" >/dev/null 2>&1; rc=$?
+check "unknown model name: exit 1 (got $rc)" test $rc = 1
+kill -TERM $pid
+wait $pid; rc=$?
+pid=
+check "SIGTERM: server exits 0 (got $rc)" test $rc = 0
+"$LMC" --server "$S" compress -c "$T/small.json" >/dev/null 2>&1; rc=$?
+check "no server: exit 1 (got $rc)" test $rc = 1
+echo "cli_remote_test: $pass passed, $fail failed"
+((fail == 0))

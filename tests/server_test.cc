@@ -1,0 +1,287 @@
+// Integration tests of lmc-server: real server processes on loopback, the client
+// library, a small random model (the behaviour, not the ratio, is under test).
+#include <sys/wait.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "client/lmc_client.h"
+#include "engine/codec.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "model/int_model.h"
+#include "model/random_model.h"
+#include "tests/server_process.h"
+
+namespace lmc {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr uint32_t kChunk = 4096;  // the servers' chunk size: many chunks per request
+
+std::string ServerBinary() {
+  const char* dir = std::getenv("LMC_BINARY_DIR");
+  return std::string(dir ? dir : ".") + "/server/lmc-server";
+}
+
+// A model file written once per test binary, and the same model in process.
+struct TestModel {
+  std::string path;
+  std::unique_ptr<IntModel> model;
+};
+
+const TestModel& Model(uint64_t seed = 11) {
+  static std::map<uint64_t, TestModel>* models = new std::map<uint64_t, TestModel>;
+  auto it = models->find(seed);
+  if (it != models->end()) return it->second;
+  TestModel m;
+  const std::string bytes = MakeRandomModel(TinyConfig(), seed);
+  m.path = ::testing::TempDir() + "/lmc-server-test-" + std::to_string(seed) + ".safetensors";
+  std::ofstream(m.path, std::ios::binary) << bytes;
+  m.model = std::move(IntModel::FromBytes(bytes)).value();
+  return (*models)[seed] = std::move(m);
+}
+
+std::vector<std::string> Flags(std::vector<std::string> extra = {}) {
+  std::vector<std::string> f = {"--model", "tiny=" + Model().path, "--chunk_tokens",
+                                std::to_string(kChunk), "--workers", "2"};
+  f.insert(f.end(), extra.begin(), extra.end());
+  return f;
+}
+
+std::string Text(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s;
+  while (s.size() < n) {
+    s += "{\"id\": " + std::to_string(rng() % 100000) + ", \"name\": \"item" +
+         std::to_string(rng() % 300) + "\"}\n";
+  }
+  s.resize(n);
+  return s;
+}
+
+std::string Local(const std::string& data) {
+  CodecOptions opt;
+  opt.chunk_tokens = kChunk;
+  opt.threads = 1;
+  return Compress(*Model().model, data, opt).value();
+}
+
+// grpc.health.v1.Health/Check through a generic stub: 1 SERVING, 2 NOT_SERVING,
+// -1 when the call fails.
+int Health(const std::string& address) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer req, resp;  // HealthCheckRequest{service: ""} is empty
+  grpc::Slice empty("");
+  req = grpc::ByteBuffer(&empty, 1);
+  grpc::Status status;
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> l(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return done.load(); });
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  resp.Dump(&slices);
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1 (field 1, varint)}: 08 01; SERVING = 1.
+  if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
+  return bytes.empty() ? 0 : -1;
+}
+
+TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {
+  ServerProcess server(ServerBinary(), Flags());
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(Health(server.address()), 1);
+  auto client = Client::Connect(server.address());
+  const size_t sizes[] = {100, 700, 3000, 20000, 100, 60000, 1500, 250000};
+  std::vector<std::thread> threads;
+  std::atomic<int> exact{0}, failures{0};
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string data = Text(i == 63 ? 2 << 20 : sizes[i % 8], i);
+      std::string frame;
+      if (i == 63) {  // 2 MiB through the streams (frames of one segment each)
+        std::istringstream in(data);
+        std::ostringstream out;
+        absl::Status s = client->CompressStream(in, out);
+        if (!s.ok()) { ++failures; ADD_FAILURE() << s; return; }
+        frame = out.str();
+        std::istringstream fin(frame);
+        std::ostringstream back;
+        s = client->DecompressStream(fin, back);
+        if (!s.ok() || back.str() != data) { ++failures; ADD_FAILURE() << s; return; }
+        // Each frame of the stream is local mode's frame of its segment.
+        std::string expect;
+        for (size_t p = 0; p < data.size(); p += kChunk) expect += Local(data.substr(p, kChunk));
+        if (frame == expect) ++exact;
+        return;
+      }
+      absl::StatusOr<std::string> f = client->Compress(data);
+      if (!f.ok()) { ++failures; ADD_FAILURE() << f.status(); return; }
+      absl::StatusOr<std::string> back = client->Decompress(*f);
+      if (!back.ok() || *back != data) { ++failures; ADD_FAILURE() << back.status(); return; }
+      if (*f == Local(data)) ++exact;
+      // And local mode decodes the server's frame.
+      if (Decompress(*Model().model, *f).value() != data) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(exact, 64);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(), 0);
+}
+
+TEST(ServerTest, ErrorsGetTheirCodesAndTheServerKeepsServing) {
+  ServerProcess server(ServerBinary(), Flags({"--max_message_bytes", "100000"}));
+  ASSERT_TRUE(server.ok());
+  auto client = Client::Connect(server.address());
+  const std::string data = Text(5000, 1);
+  std::string frame = client->Compress(data).value();
+
+  EXPECT_EQ(client->Compress(data, "no-such-model").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client->Decompress("not a frame at all").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string corrupt = frame;
+  corrupt[corrupt.size() - 3] ^= 0x10;  // in the payload: checksum or coder catches it
+  EXPECT_EQ(client->Decompress(corrupt).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(client->Decompress(frame.substr(0, frame.size() - 1)).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A frame made by another model.
+  CodecOptions opt;
+  opt.chunk_tokens = kChunk;
+  const std::string other = Compress(*Model(99).model, data, opt).value();
+  EXPECT_EQ(client->Decompress(other).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Oversized unary message.
+  EXPECT_EQ(client->Compress(Text(200000, 2)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // Empty streams: compressing nothing gives a frame of nothing; decompressing
+  // nothing is not a frame.
+  std::istringstream none;
+  std::ostringstream out;
+  ASSERT_TRUE(client->CompressStream(none, out).ok());
+  EXPECT_EQ(Decompress(*Model().model, out.str()).value(), "");
+  std::istringstream none2;
+  std::ostringstream out2;
+  EXPECT_EQ(client->DecompressStream(none2, out2).code(), absl::StatusCode::kInvalidArgument);
+  // A stream that stops inside a frame.
+  std::istringstream cut(frame.substr(0, frame.size() / 2));
+  std::ostringstream out3;
+  EXPECT_EQ(client->DecompressStream(cut, out3).code(), absl::StatusCode::kDataLoss);
+  // Still serving, exactly.
+  EXPECT_EQ(client->Decompress(frame).value(), data);
+  auto models = client->ListModels().value();
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].name(), "tiny");
+  EXPECT_EQ(models[0].fingerprint(), Model().model->fingerprint_hex());
+  EXPECT_EQ(Health(server.address()), 1);
+}
+
+TEST(ServerTest, OverloadIsResourceExhaustedAtOnceAndDeadlinesFreeSlots) {
+  ServerProcess server(ServerBinary(),
+                       Flags({"--max_queued_chunks", "8", "--max_batch_streams", "2"}));
+  ASSERT_TRUE(server.ok());
+  auto client = Client::Connect(server.address());
+  // 25 chunks can never fit a queue of 8: refused at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(client->Compress(Text(25 * kChunk, 3)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(Health(server.address()), 1);
+  // A deadline that expires mid-decode, and a cancelled call: both give up
+  // their slots, and the server goes on.
+  const std::string data = Text(8 * kChunk, 4);
+  const std::string frame = client->Compress(data).value();
+  ClientOptions hasty;
+  hasty.timeout = std::chrono::milliseconds(100);
+  hasty.max_attempts = 2;
+  auto quick = Client::Connect(server.address(), hasty);
+  EXPECT_EQ(quick->Decompress(frame).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client->Decompress(frame).value(), data);
+}
+
+TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
+  ServerProcess server(ServerBinary(), Flags({"--drain_seconds", "60"}));
+  ASSERT_TRUE(server.ok());
+  auto client = Client::Connect(server.address());
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 8; ++i) inputs.push_back(Text(40000 + i * 1000, 10 + i));
+  std::vector<std::string> frames(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) frames[i] = client->Compress(inputs[i]).value();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto back = client->Decompress(frames[i]);
+      if (back.ok() && *back == inputs[i]) ++ok;
+      else ADD_FAILURE() << back.status();
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the calls are in flight
+  server.Signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ClientOptions once;
+  once.max_attempts = 2;
+  once.timeout = std::chrono::seconds(5);
+  auto late = Client::Connect(server.address(), once);
+  EXPECT_EQ(late->Compress("too late").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(Health(server.address()), 1);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, static_cast<int>(inputs.size()));
+  EXPECT_EQ(server.Wait(), 0);
+}
+
+TEST(ServerTest, RoundRobinOverThreeServersSurvivesLosingOne) {
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  std::string target = "ipv4:";
+  for (int i = 0; i < 3; ++i) {
+    servers.push_back(std::make_unique<ServerProcess>(ServerBinary(), Flags()));
+    ASSERT_TRUE(servers.back()->ok());
+    target += (i ? "," : "") + servers.back()->address();
+  }
+  auto client = Client::Connect(target);
+  std::atomic<int> exact{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 6; ++k) {
+        const std::string data = Text(3000 + 5000 * k, t * 100 + k);
+        auto f = client->Compress(data);
+        if (!f.ok()) { ADD_FAILURE() << f.status(); continue; }
+        auto back = client->Decompress(*f);
+        if (back.ok() && *back == data && *f == Local(data)) ++exact;
+        else ADD_FAILURE() << back.status();
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  servers[1]->Signal(SIGKILL);  // under load, no goodbye
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(exact, 36);
+}
+
+}  // namespace
+}  // namespace lmc
