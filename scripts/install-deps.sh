@@ -12,7 +12,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
 RUNTIME_PKGS=(
   libtorch1.13 libopenblas0-pthread libgrpc++1.51 libprotobuf32 libxxhash0
-  libssl3 ca-certificates
+  libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 ca-certificates
 )
 BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config git
@@ -22,6 +22,7 @@ BUILD_PKGS=(
   libabsl-dev libboost-dev libboost-system-dev prometheus-cpp-dev
   nlohmann-json3-dev libxxhash-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  prometheus                           # promtool and a real Prometheus for the metrics tests
 )
 BENCH_PKGS=(
   gzip bzip2 xz-utils zstd brotli zpaq bc

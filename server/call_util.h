@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "engine/scheduler.h"
 #include "grpcpp/grpcpp.h"
+#include "server/metrics.h"
 
 namespace lmc {
 
@@ -36,6 +37,31 @@ inline Scheduler::Check MakeCheck(std::shared_ptr<CallFlags> flags) {
     return absl::OkStatus();
   };
 }
+
+// One call's metrics: started at construction, handled at Done. `metrics` may be
+// null (no metrics port).
+class CallMetrics {
+ public:
+  CallMetrics(ServerMetrics* metrics, std::string type, std::string method)
+      : m_(metrics), type_(std::move(type)), method_(std::move(method)),
+        start_(std::chrono::steady_clock::now()) {
+    if (m_) m_->Started(type_, method_);
+  }
+  void Received() { if (m_) m_->MsgReceived(type_, method_); }
+  void Sent() { if (m_) m_->MsgSent(type_, method_); }
+  void Done(const absl::Status& s) {
+    if (m_) {
+      m_->Handled(type_, method_, s,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    }
+  }
+  ServerMetrics* metrics() const { return m_; }
+
+ private:
+  ServerMetrics* m_;
+  std::string type_, method_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // Counts the calls between their start and their Finish, for draining.
 class InFlight {

@@ -55,6 +55,8 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     return ParseNumber<int64_t>(key, value, 1024, &c->max_message_bytes);
   } else if (key == "max_output_bytes") {
     return ParseNumber<uint64_t>(key, value, 1, &c->max_output_bytes);
+  } else if (key == "metrics_listen") {
+    c->metrics_listen = std::string(value);
   } else if (key == "drain_seconds") {
     return ParseNumber(key, value, 0, &c->drain_seconds);
   } else {

@@ -13,6 +13,8 @@
 //   --max_message_bytes N    unary request size limit (4 MiB)
 //   --max_output_bytes N     largest decompressed frame the server will produce
 //   --drain_seconds N        on SIGTERM, how long in-flight calls may take
+//   --metrics_listen ADDR    Prometheus /metrics on ADDR (e.g. 0.0.0.0:9464;
+//                            port 0 picks one); empty (the default): off
 #ifndef LMC_SERVER_SERVER_CONFIG_H_
 #define LMC_SERVER_SERVER_CONFIG_H_
 
@@ -35,6 +37,7 @@ struct ServerConfig {
   int64_t max_message_bytes = 4 << 20;
   uint64_t max_output_bytes = uint64_t{256} << 20;
   int drain_seconds = 30;
+  std::string metrics_listen;
 };
 
 absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,

@@ -17,6 +17,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "models/default_model.h"
+#include "prometheus/exposer.h"
+#include "server/metrics.h"
 #include "server/service.h"
 
 namespace {
@@ -45,7 +47,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   lmc::ModelRegistry models;
-  lmc::CompressorService service(&models, *config);
+  lmc::ServerMetrics metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!config->metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(config->metrics_listen);
+      exposer->RegisterCollectable(metrics.registry());
+      const auto ports = exposer->GetListeningPorts();
+      Log("metrics on port " + std::to_string(ports.empty() ? 0 : ports.front()));
+    } catch (const std::exception& e) {
+      Log(std::string("cannot serve metrics on ") + config->metrics_listen + ": " + e.what());
+      return 1;
+    }
+  }
+  lmc::CompressorService service(&models, *config, &metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -75,17 +90,31 @@ int main(int argc, char** argv) {
       return 1;
     }
     Log("model " + name + " " + models.models().back()->model->fingerprint_hex() + " ready");
+    metrics.ModelInfo(name, models.models().back()->model->fingerprint_hex());
   }
   health->SetServingStatus(true);
   Log("serving");
 
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
-  boost::asio::steady_timer timer(io);
+  boost::asio::steady_timer timer(io), sampler(io);
+  // Queue depth, batch occupancy and calls in flight, sampled for the metrics.
+  std::function<void()> sample = [&] {
+    for (const auto& m : models.models()) {
+      metrics.Load(m->name, m->scheduler->queued_chunks(), m->scheduler->running_chunks(),
+                   service.in_flight());
+    }
+    sampler.expires_after(std::chrono::milliseconds(500));
+    sampler.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) sample();
+    });
+  };
+  sample();
   std::chrono::steady_clock::time_point drain_end;
   std::function<void()> wait_drained = [&] {
     if (service.in_flight() == 0 || std::chrono::steady_clock::now() >= drain_end) {
       if (service.in_flight() > 0) Log(std::to_string(service.in_flight()) + " calls cut off");
+      sampler.cancel();
       io.stop();
       return;
     }

@@ -14,15 +14,22 @@ namespace {
 // scheduler when the client cancels.
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
-  UnaryCall(grpc::CallbackServerContext* ctx, InFlight* in_flight)
-      : flags_(std::make_shared<CallFlags>()), in_flight_(in_flight) {
+  UnaryCall(grpc::CallbackServerContext* ctx, InFlight* in_flight, ServerMetrics* metrics,
+            const char* method)
+      : flags_(std::make_shared<CallFlags>()),
+        in_flight_(in_flight),
+        metrics_(metrics, "unary", method) {
     flags_->deadline = ctx->deadline();
     in_flight_->Begin();
+    metrics_.Received();
   }
   void Done(const absl::Status& s) {
+    if (s.ok()) metrics_.Sent();
+    metrics_.Done(s);
     in_flight_->End();
     Finish(ToGrpc(s));
   }
+  ServerMetrics* metrics() const { return metrics_.metrics(); }
   const std::shared_ptr<CallFlags>& flags() const { return flags_; }
   void OnCancel() override { flags_->cancelled = true; }
   void OnDone() override { delete this; }
@@ -30,6 +37,7 @@ class UnaryCall : public grpc::ServerUnaryReactor {
  private:
   std::shared_ptr<CallFlags> flags_;
   InFlight* in_flight_;
+  CallMetrics metrics_;
 };
 
 }  // namespace
@@ -37,7 +45,7 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContext* ctx,
                                                       const v1::CompressRequest* req,
                                                       v1::CompressResponse* resp) {
-  auto* call = new UnaryCall(ctx, &in_flight_);
+  auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "Compress");
   if (draining_) {
     call->Done(absl::UnavailableError("server is draining"));
     return call;
@@ -55,9 +63,10 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
   }
   auto p = std::make_shared<CompressPlan>(*std::move(plan));
   const IntModel* model = (*served)->model.get();
+  const std::string name = (*served)->name;
   absl::Status s = (*served)->scheduler->SubmitEncode(
       p->chunks, MakeCheck(call->flags()),
-      [call, p, resp, model](absl::StatusOr<std::vector<std::string>> payloads) {
+      [call, p, resp, model, name](absl::StatusOr<std::vector<std::string>> payloads) {
         if (!payloads.ok()) return call->Done(payloads.status());
         const uint64_t original = p->header.original_bytes;
         absl::StatusOr<std::string> frame = FinishCompress(std::move(*p), *payloads);
@@ -65,6 +74,7 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
         resp->set_frame(*std::move(frame));
         resp->set_model_fingerprint(model->fingerprint_hex());
         resp->set_original_bytes(original);
+        if (call->metrics()) call->metrics()->Compressed(name, original, resp->frame().size());
         call->Done(absl::OkStatus());
       });
   if (!s.ok()) call->Done(s);
@@ -74,7 +84,7 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerContext* ctx,
                                                         const v1::DecompressRequest* req,
                                                         v1::DecompressResponse* resp) {
-  auto* call = new UnaryCall(ctx, &in_flight_);
+  auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "Decompress");
   if (draining_) {
     call->Done(absl::UnavailableError("server is draining"));
     return call;
@@ -97,13 +107,16 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
     return call;
   }
   auto p = std::make_shared<DecompressPlan>(*std::move(plan));
+  const std::string name = (*served)->name;
+  const uint64_t frame_bytes = req->frame().size();
   absl::Status s = (*served)->scheduler->SubmitDecode(
       p->frame.payloads, p->tokens, MakeCheck(call->flags()),
-      [call, p, resp](absl::StatusOr<std::vector<std::string>> parts) {
+      [call, p, resp, name, frame_bytes](absl::StatusOr<std::vector<std::string>> parts) {
         if (!parts.ok()) return call->Done(parts.status());
         absl::StatusOr<std::string> data = FinishDecompress(*p, *std::move(parts));
         if (!data.ok()) return call->Done(data.status());
         resp->set_data(*std::move(data));
+        if (call->metrics()) call->metrics()->Decompressed(name, resp->data().size(), frame_bytes);
         call->Done(absl::OkStatus());
       });
   if (!s.ok()) call->Done(s);
@@ -113,7 +126,7 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CompressorService::ListModels(grpc::CallbackServerContext* ctx,
                                                         const v1::ListModelsRequest* req,
                                                         v1::ListModelsResponse* resp) {
-  auto* call = new UnaryCall(ctx, &in_flight_);
+  auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "ListModels");
   bool first = true;
   for (const auto& m : models_->models()) {
     v1::ModelInfo* info = resp->add_models();

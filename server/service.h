@@ -16,8 +16,10 @@ namespace lmc {
 
 class CompressorService final : public v1::Compressor::CallbackService {
  public:
-  CompressorService(ModelRegistry* models, const ServerConfig& config)
-      : models_(models), config_(config) {}
+  // `metrics` may be null.
+  CompressorService(ModelRegistry* models, const ServerConfig& config,
+                    ServerMetrics* metrics = nullptr)
+      : models_(models), config_(config), metrics_(metrics) {}
 
   // New calls get UNAVAILABLE from now on; calls in flight go on.
   void StartDraining() { draining_ = true; }
@@ -41,10 +43,12 @@ class CompressorService final : public v1::Compressor::CallbackService {
   ModelRegistry* models() { return models_; }
   const ServerConfig& config() const { return config_; }
   InFlight& in_flight_counter() { return in_flight_; }
+  ServerMetrics* metrics() { return metrics_; }
 
  private:
   ModelRegistry* models_;
   const ServerConfig& config_;
+  ServerMetrics* metrics_;
   std::atomic<bool> draining_{false};
   InFlight in_flight_;
 };

@@ -18,8 +18,10 @@ constexpr size_t kWritePiece = 1 << 20;  // decompressed bytes per response mess
 template <typename Req, typename Resp>
 class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
  public:
-  StreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
-      : service_(service), flags_(std::make_shared<CallFlags>()) {
+  StreamCall(grpc::CallbackServerContext* ctx, CompressorService* service, const char* method)
+      : service_(service),
+        flags_(std::make_shared<CallFlags>()),
+        metrics_(service->metrics(), "bidi_stream", method) {
     flags_->deadline = ctx->deadline();
     service_->in_flight_counter().Begin();
   }
@@ -29,6 +31,7 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
       if (finished_) return;
       finished_ = true;
     }
+    metrics_.Done(s);
     service_->in_flight_counter().End();
     this->Finish(ToGrpc(s));
   }
@@ -38,6 +41,7 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
  protected:
   CompressorService* service_;
   std::shared_ptr<CallFlags> flags_;
+  CallMetrics metrics_;
 
  private:
   std::mutex mu_;
@@ -47,7 +51,7 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
 class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressResponse> {
  public:
   CompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
-      : StreamCall(ctx, service) {
+      : StreamCall(ctx, service, "CompressStream") {
     if (service_->draining()) {
       Done(absl::UnavailableError("server is draining"));
       return;
@@ -56,6 +60,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
   }
 
   void OnReadDone(bool ok) override {
+    if (ok) metrics_.Received();
     if (!ok) {  // the client has sent everything (or gone)
       if (flags_->cancelled) return Done(absl::CancelledError("the client cancelled the call"));
       reads_done_ = true;
@@ -77,6 +82,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
 
   void OnWriteDone(bool ok) override {
     if (!ok) return Done(absl::CancelledError("the client stopped reading"));
+    metrics_.Sent();
     ++frames_;
     if (input_.size() >= Segment()) return Submit(Segment());
     if (reads_done_) {
@@ -110,6 +116,9 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
           resp_.set_frame(*std::move(frame));
           resp_.set_model_fingerprint(served_->model->fingerprint_hex());
           resp_.set_original_bytes(segment_.size());
+          if (service_->metrics()) {
+            service_->metrics()->Compressed(served_->name, segment_.size(), resp_.frame().size());
+          }
           StartWrite(&resp_);
         });
     if (!s.ok()) Done(s);
@@ -127,7 +136,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
 class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::DecompressResponse> {
  public:
   DecompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
-      : StreamCall(ctx, service) {
+      : StreamCall(ctx, service, "DecompressStream") {
     if (service_->draining()) {
       Done(absl::UnavailableError("server is draining"));
       return;
@@ -140,6 +149,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
       if (flags_->cancelled) return Done(absl::CancelledError("the client cancelled the call"));
       reads_done_ = true;
     } else {
+      metrics_.Received();
       input_ += req_.frame();
     }
     NextFrame();
@@ -147,6 +157,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
 
   void OnWriteDone(bool ok) override {
     if (!ok) return Done(absl::CancelledError("the client stopped reading"));
+    metrics_.Sent();
     WriteNextPiece();
   }
 
@@ -176,6 +187,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
     }
     absl::StatusOr<ServedModel*> served = service_->models()->ByFingerprint(plan->frame.header.model);
     if (!served.ok()) return Done(served.status());
+    served_name_ = (*served)->name;
     plan_ = *std::move(plan);
     absl::Status s = (*served)->scheduler->SubmitDecode(
         plan_.frame.payloads, plan_.tokens, MakeCheck(flags_),
@@ -184,6 +196,9 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
           absl::StatusOr<std::string> data = FinishDecompress(plan_, *std::move(parts));
           if (!data.ok()) return Done(data.status());
           output_ = *std::move(data);
+          if (service_->metrics()) {
+            service_->metrics()->Decompressed(served_name_, output_.size(), frame_.size());
+          }
           written_ = 0;
           ++frames_;
           WriteNextPiece();
@@ -202,6 +217,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
   v1::DecompressRequest req_;
   v1::DecompressResponse resp_;
   std::string input_, frame_, output_;
+  std::string served_name_;
   DecompressPlan plan_;
   size_t written_ = 0;
   bool reads_done_ = false;

@@ -47,6 +47,7 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
       break;
     }
   }
+  log_ = log;
   if (port_ == 0) std::fprintf(stderr, "lmc-server did not come up:\n%s\n", log.c_str());
   // From now on its log goes nowhere; keep the pipe drained so it never blocks.
   fcntl(stderr_fd_, F_SETFL, O_NONBLOCK);

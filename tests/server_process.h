@@ -18,6 +18,8 @@ class ServerProcess {
   ~ServerProcess();  // SIGKILL if still running
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }
+  // What it logged while starting.
+  const std::string& startup_log() const { return log_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void Signal(int sig) { ::kill(pid_, sig); }
   // Waits for exit; the exit code, or 128 + signal.
@@ -26,6 +28,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string log_;
   int stderr_fd_ = -1;
   bool exited_ = false;
   int status_ = 0;

@@ -1,6 +1,10 @@
 // Integration tests of lmc-server: real server processes on loopback, the client
 // library, a small random model (the behaviour, not the ratio, is under test).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -108,6 +112,73 @@ int Health(const std::string& address) {
   // HealthCheckResponse{status = 1 (field 1, varint)}: 08 01; SERVING = 1.
   if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
   return bytes.empty() ? 0 : -1;
+}
+
+// GET http://127.0.0.1:port/metrics, the body.
+std::string HttpGetMetrics(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return "";
+  std::string resp;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) resp.append(buf, n);
+  close(fd);
+  const size_t body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+// The value of the sample `name{labels}` (labels exactly as exposed), or -1.
+double Sample(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
+  ServerProcess server(ServerBinary(), Flags({"--metrics_listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(server.ok());
+  const size_t at = server.startup_log().find("metrics on port ");
+  ASSERT_NE(at, std::string::npos) << server.startup_log();
+  const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
+  auto client = Client::Connect(server.address());
+  uint64_t original = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::string data = Text(1000 + 300 * i, 50 + i);
+    original += data.size();
+    ASSERT_TRUE(client->Compress(data).ok());
+  }
+  EXPECT_FALSE(client->Decompress("junk").ok());
+  const std::string m = HttpGetMetrics(metrics_port);
+  ASSERT_FALSE(m.empty());
+  const std::string unary = "grpc_method=\"Compress\",grpc_service=\"lmc.v1.Compressor\",grpc_type=\"unary\"";
+  EXPECT_EQ(Sample(m, "grpc_server_started_total{" + unary + "}"), 5);
+  EXPECT_EQ(Sample(m, "grpc_server_handled_total{grpc_code=\"OK\"," + unary + "}"), 5);
+  EXPECT_EQ(Sample(m, "grpc_server_handling_seconds_count{" + unary + "}"), 5);
+  EXPECT_EQ(Sample(m, "grpc_server_msg_received_total{" + unary + "}"), 5);
+  EXPECT_EQ(Sample(m, "grpc_server_msg_sent_total{" + unary + "}"), 5);
+  EXPECT_EQ(Sample(m, "grpc_server_handled_total{grpc_code=\"InvalidArgument\",grpc_method=\"Decompress\",grpc_service=\"lmc.v1.Compressor\",grpc_type=\"unary\"}"), 1);
+  EXPECT_EQ(Sample(m, "lmc_original_bytes_total{direction=\"compress\",model=\"tiny\"}"),
+            static_cast<double>(original));
+  EXPECT_EQ(Sample(m, "lmc_failures_total{grpc_method=\"Decompress\",reason=\"InvalidArgument\"}"), 1);
+  EXPECT_EQ(Sample(m, "lmc_model_info{fingerprint=\"" + Model().model->fingerprint_hex() + "\",name=\"tiny\"}"), 1);
+  EXPECT_NE(m.find("lmc_queue_chunks{model=\"tiny\"}"), std::string::npos);
+  // No payload bytes on the metrics port: a distinctive input string never shows.
+  ASSERT_TRUE(client->Compress("SECRET-PAYLOAD-7f3a").ok());
+  EXPECT_EQ(HttpGetMetrics(metrics_port).find("SECRET"), std::string::npos);
+  // promtool's lint of the live exposition.
+  const std::string file = ::testing::TempDir() + "/lmc-metrics.txt";
+  std::ofstream(file) << m;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file).c_str()), 0);
 }
 
 TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {

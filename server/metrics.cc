@@ -1,0 +1,157 @@
+#include "server/metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace lmc {
+namespace {
+
+constexpr char kService[] = "lmc.v1.Compressor";
+
+// gRPC's canonical code names, as the grpc_code label spells them.
+std::string CodeName(absl::StatusCode c) {
+  static const char* kNames[] = {"OK",
+                                 "Canceled",
+                                 "Unknown",
+                                 "InvalidArgument",
+                                 "DeadlineExceeded",
+                                 "NotFound",
+                                 "AlreadyExists",
+                                 "PermissionDenied",
+                                 "ResourceExhausted",
+                                 "FailedPrecondition",
+                                 "Aborted",
+                                 "OutOfRange",
+                                 "Unimplemented",
+                                 "Internal",
+                                 "Unavailable",
+                                 "DataLoss",
+                                 "Unauthenticated"};
+  const int i = static_cast<int>(c);
+  return i >= 0 && i <= 16 ? kNames[i] : "Unknown";
+}
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      started_(prometheus::BuildCounter()
+                   .Name("grpc_server_started_total")
+                   .Help("Total number of RPCs started on the server.")
+                   .Register(*registry_)),
+      handled_(prometheus::BuildCounter()
+                   .Name("grpc_server_handled_total")
+                   .Help("Total number of RPCs completed on the server, regardless of success or failure.")
+                   .Register(*registry_)),
+      handling_(prometheus::BuildHistogram()
+                    .Name("grpc_server_handling_seconds")
+                    .Help("Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.")
+                    .Register(*registry_)),
+      received_(prometheus::BuildCounter()
+                    .Name("grpc_server_msg_received_total")
+                    .Help("Total number of RPC stream messages received on the server.")
+                    .Register(*registry_)),
+      sent_(prometheus::BuildCounter()
+                .Name("grpc_server_msg_sent_total")
+                .Help("Total number of gRPC stream messages sent by the server.")
+                .Register(*registry_)),
+      bytes_in_(prometheus::BuildCounter()
+                    .Name("lmc_original_bytes_total")
+                    .Help("Original (uncompressed) bytes of completed calls, by model and direction.")
+                    .Register(*registry_)),
+      bytes_out_(prometheus::BuildCounter()
+                     .Name("lmc_compressed_bytes_total")
+                     .Help("Compressed (frame) bytes of completed calls, by model and direction.")
+                     .Register(*registry_)),
+      ratio_(prometheus::BuildHistogram()
+                         .Name("lmc_compression_ratio")
+                         .Help("Compressed over original size of completed compressions (bits per byte = 8 x ratio).")
+                         .Register(*registry_)),
+      failures_(prometheus::BuildCounter()
+                    .Name("lmc_failures_total")
+                    .Help("Calls that ended in an error, by method and reason (gRPC code).")
+                    .Register(*registry_)),
+      queued_(prometheus::BuildGauge()
+                  .Name("lmc_queue_chunks")
+                  .Help("Chunks waiting for a batch slot, by model.")
+                  .Register(*registry_)),
+      running_(prometheus::BuildGauge()
+                   .Name("lmc_running_chunks")
+                   .Help("Chunks in the running batches (batch size), by model.")
+                   .Register(*registry_)),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("lmc_in_flight_requests")
+                     .Help("Calls started and not yet finished.")
+                     .Register(*registry_)),
+      model_info_(prometheus::BuildGauge()
+                      .Name("lmc_model_info")
+                      .Help("Models served: 1 per model, with name and fingerprint.")
+                      .Register(*registry_)) {
+  prometheus::BuildGauge()
+      .Name("lmc_build_info")
+      .Help("lmc build: 1, with the version and frame format.")
+      .Register(*registry_)
+      .Add({{"version", "0.1.0"}, {"frame_format", "2"}})
+      .Set(1);
+}
+
+void ServerMetrics::Started(const std::string& type, const std::string& method) {
+  started_.Add({{"grpc_type", type}, {"grpc_service", kService}, {"grpc_method", method}})
+      .Increment();
+}
+
+void ServerMetrics::Handled(const std::string& type, const std::string& method,
+                            const absl::Status& status, double seconds) {
+  const std::string code = CodeName(status.code());
+  handled_
+      .Add({{"grpc_type", type}, {"grpc_service", kService}, {"grpc_method", method},
+            {"grpc_code", code}})
+      .Increment();
+  handling_
+      .Add({{"grpc_type", type}, {"grpc_service", kService}, {"grpc_method", method}},
+           LatencyBuckets())
+      .Observe(seconds);
+  if (!status.ok()) failures_.Add({{"grpc_method", method}, {"reason", code}}).Increment();
+}
+
+void ServerMetrics::MsgReceived(const std::string& type, const std::string& method) {
+  received_.Add({{"grpc_type", type}, {"grpc_service", kService}, {"grpc_method", method}})
+      .Increment();
+}
+
+void ServerMetrics::MsgSent(const std::string& type, const std::string& method) {
+  sent_.Add({{"grpc_type", type}, {"grpc_service", kService}, {"grpc_method", method}})
+      .Increment();
+}
+
+void ServerMetrics::Compressed(const std::string& model, uint64_t original, uint64_t compressed) {
+  bytes_in_.Add({{"model", model}, {"direction", "compress"}}).Increment(original);
+  bytes_out_.Add({{"model", model}, {"direction", "compress"}}).Increment(compressed);
+  if (original > 0) {
+    ratio_
+        .Add({{"model", model}},
+             prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5,
+                                                     0.75, 1, 1.25})
+        .Observe(static_cast<double>(compressed) / original);
+  }
+}
+
+void ServerMetrics::Decompressed(const std::string& model, uint64_t original, uint64_t compressed) {
+  bytes_in_.Add({{"model", model}, {"direction", "decompress"}}).Increment(original);
+  bytes_out_.Add({{"model", model}, {"direction", "decompress"}}).Increment(compressed);
+}
+
+void ServerMetrics::Load(const std::string& model, size_t queued, size_t running, int in_flight) {
+  queued_.Add({{"model", model}}).Set(static_cast<double>(queued));
+  running_.Add({{"model", model}}).Set(static_cast<double>(running));
+  in_flight_.Add({}).Set(in_flight);
+}
+
+void ServerMetrics::ModelInfo(const std::string& model, const std::string& fingerprint) {
+  model_info_.Add({{"name", model}, {"fingerprint", fingerprint}}).Set(1);
+}
+
+}  // namespace lmc
