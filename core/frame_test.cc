@@ -98,6 +98,27 @@ TEST(FrameTest, LyingIndexIsDataLoss) {
   }
 }
 
+TEST(FrameTest, FrameSizeFromAnyPrefix) {
+  const std::string f = WriteFrame(SampleHeader(), SamplePayloads());
+  const std::string two = f + f;
+  bool known = false;
+  for (size_t n = 0; n <= two.size(); ++n) {
+    absl::StatusOr<uint64_t> size = FrameSize(std::string_view(two).substr(0, n));
+    ASSERT_TRUE(size.ok()) << n << ": " << size.status();
+    // Once the header is in, the size is exact; it never claims a wrong size.
+    if (*size != 0) EXPECT_EQ(*size, f.size()) << n;
+    if (known) EXPECT_NE(*size, 0u) << n;
+    known = *size != 0;
+  }
+  EXPECT_TRUE(known);
+  std::string bad = f;
+  bad[0] = 'X';
+  EXPECT_EQ(FrameSize(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = f;
+  bad[12] ^= 1;  // inside the model fingerprint: the header checksum catches it
+  EXPECT_EQ(FrameSize(bad).status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(FrameTest, RandomBytesNeverParse) {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 10000; ++i) {
