@@ -92,8 +92,6 @@ int main(int argc, char** argv) {
     Log("model " + name + " " + models.models().back()->model->fingerprint_hex() + " ready");
     metrics.ModelInfo(name, models.models().back()->model->fingerprint_hex());
   }
-  health->SetServingStatus(true);
-  Log("serving");
 
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
@@ -110,6 +108,8 @@ int main(int argc, char** argv) {
     });
   };
   sample();
+  health->SetServingStatus(true);
+  Log("serving");
   std::chrono::steady_clock::time_point drain_end;
   std::function<void()> wait_drained = [&] {
     if (service.in_flight() == 0 || std::chrono::steady_clock::now() >= drain_end) {

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -179,6 +181,32 @@ TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
   const std::string file = ::testing::TempDir() + "/lmc-metrics.txt";
   std::ofstream(file) << m;
   EXPECT_EQ(std::system(("promtool check metrics < " + file).c_str()), 0);
+
+  // Every metric the dashboard and the alert rules use exists in the live output
+  // (histogram series by their family), and the rules pass promtool.
+  const std::string src = std::getenv("LMC_SOURCE_DIR") ? std::getenv("LMC_SOURCE_DIR") : "..";
+  const std::string rules = src + "/deploy/prometheus/lmc-alerts.yaml";
+  EXPECT_EQ(std::system(("promtool check rules " + rules + " >/dev/null").c_str()), 0);
+  int named = 0;
+  for (const std::string& path : {src + "/deploy/grafana/lmc-dashboard.json", rules}) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    ASSERT_FALSE(text.empty()) << path;
+    std::regex name(R"(\b((grpc_server|lmc)_[a-z_]+))");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator(); ++it) {
+      std::string metric = (*it)[1];
+      for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+        if (metric.ends_with(suffix) && m.find("# TYPE " + metric.substr(0, metric.size() - std::strlen(suffix)) + " histogram") != std::string::npos) {
+          metric.resize(metric.size() - std::strlen(suffix));
+        }
+      }
+      EXPECT_NE(m.find("# TYPE " + metric + " "), std::string::npos) << metric << " (" << path << ")";
+      ++named;
+    }
+  }
+  EXPECT_GT(named, 10);
 }
 
 TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {
