@@ -124,8 +124,8 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     Log(std::string("signal ") + std::to_string(sig) + ": draining");
+    service.StartDraining();  // first: once health says NOT_SERVING, calls are refused
     health->SetServingStatus(false);
-    service.StartDraining();
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(config->drain_seconds);
     wait_drained();
   });

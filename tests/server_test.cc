@@ -322,8 +322,12 @@ TEST(ServerTest, OverloadIsResourceExhaustedAtOnceAndDeadlinesFreeSlots) {
 }
 
 TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
-  ServerProcess server(ServerBinary(), Flags({"--drain_seconds", "60"}));
+  ServerProcess server(ServerBinary(),
+                       Flags({"--drain_seconds", "60", "--metrics_listen", "127.0.0.1:0"}));
   ASSERT_TRUE(server.ok());
+  const size_t at = server.startup_log().find("metrics on port ");
+  ASSERT_NE(at, std::string::npos);
+  const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
   auto client = Client::Connect(server.address());
   std::vector<std::string> inputs;
   for (int i = 0; i < 8; ++i) inputs.push_back(Text(40000 + i * 1000, 10 + i));
@@ -338,15 +342,21 @@ TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
       else ADD_FAILURE() << back.status();
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the calls are in flight
+  // Signal once the server has all the calls in flight (its own gauge says so).
+  for (int i = 0; i < 3000; ++i) {
+    if (Sample(HttpGetMetrics(metrics_port), "lmc_in_flight_requests") >= inputs.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   server.Signal(SIGTERM);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Wait until the server has taken the signal (health leaves SERVING).
+  for (int i = 0; i < 500 && Health(server.address()) == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   ClientOptions once;
   once.max_attempts = 2;
   once.timeout = std::chrono::seconds(5);
   auto late = Client::Connect(server.address(), once);
   EXPECT_EQ(late->Compress("too late").status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(Health(server.address()), 1);
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, static_cast<int>(inputs.size()));
   EXPECT_EQ(server.Wait(), 0);
