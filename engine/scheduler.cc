@@ -87,16 +87,37 @@ absl::Status Scheduler::Enqueue(std::shared_ptr<Job> job) {
     job->Finish(std::vector<std::string>{});
     return absl::OkStatus();
   }
+  std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> dropped;
+  absl::Status result = absl::OkStatus();
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
+    // Chunks of jobs that were cancelled or timed out while queued give their
+    // places back before anyone is refused.
+    if (queue_.size() + n > opt_.max_queued_chunks) dropped = PurgeLocked();
     if (queue_.size() + n > opt_.max_queued_chunks) {
-      return absl::ResourceExhaustedError("the server's queue is full; retry later");
+      result = absl::ResourceExhaustedError("the server's queue is full; retry later");
+    } else {
+      for (size_t i = 0; i < n; ++i) queue_.emplace_back(job, i);
     }
-    for (size_t i = 0; i < n; ++i) queue_.emplace_back(job, i);
   }
-  cv_.notify_all();
-  return absl::OkStatus();
+  for (auto& [j, status] : dropped) j->Finish(status);
+  if (result.ok()) cv_.notify_all();
+  return result;
+}
+
+std::vector<std::pair<std::shared_ptr<Scheduler::Job>, absl::Status>> Scheduler::PurgeLocked() {
+  std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> failed;
+  std::erase_if(queue_, [&](const std::pair<std::shared_ptr<Job>, size_t>& e) {
+    const std::shared_ptr<Job>& job = e.first;
+    if (job->finished) return true;
+    if (!job->check) return false;
+    absl::Status s = job->check();
+    if (s.ok()) return false;
+    if (failed.empty() || failed.back().first != job) failed.emplace_back(job, s);
+    return true;
+  });
+  return failed;
 }
 
 void Scheduler::WorkerLoop() {
@@ -130,12 +151,23 @@ void Scheduler::WorkerLoop() {
         running.push_back(std::move(r));
       }
     }
-    // Drop the chunks of jobs that were cancelled, timed out or failed.
+    // Drop the chunks of jobs that were cancelled, timed out or failed, running
+    // and queued.
+    bool purge = false;
     for (Running& r : running) {
       if (r.job->finished) continue;
       if (absl::Status s = r.job->check ? r.job->check() : absl::OkStatus(); !s.ok()) {
         r.job->Finish(s);
+        purge = true;
       }
+    }
+    if (purge) {
+      std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> dropped;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        dropped = PurgeLocked();
+      }
+      for (auto& [j, status] : dropped) j->Finish(status);
     }
     std::erase_if(running, [](const Running& r) { return r.job->finished.load(); });
     running_ = running.size();

@@ -63,6 +63,9 @@ class Scheduler {
   struct Job;
   struct Running;
   absl::Status Enqueue(std::shared_ptr<Job> job);
+  // Removes queued chunks of finished jobs and of jobs whose check fails; returns
+  // the latter (to be finished outside the lock). Requires mu_.
+  std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> PurgeLocked();
   void WorkerLoop();
 
   const IntModel& model_;

@@ -147,6 +147,29 @@ TEST(SchedulerTest, CancelledJobLeavesTheBatchAndFreesItsSlots) {
   EXPECT_EQ(s.queued_chunks(), 0u);
 }
 
+TEST(SchedulerTest, CancelledQueuedChunksGiveTheirPlacesBackAtOnce) {
+  auto m = Tiny();
+  SchedulerOptions opt;
+  opt.max_batch_streams = 1;
+  opt.max_queued_chunks = 4;
+  Scheduler s(*m, opt);
+  const std::string big = Text(200000, 4);
+  std::atomic<bool> cancel{false};
+  std::promise<Result> first;
+  ASSERT_TRUE(s.SubmitEncode(Cut(big, 50000),
+                             [&] { return cancel ? absl::CancelledError("gone") : absl::OkStatus(); },
+                             [&](Result r) { first.set_value(std::move(r)); })
+                  .ok());
+  cancel = true;
+  // Four more chunks only fit if the cancelled job's queued chunks leave now.
+  std::promise<Result> second;
+  absl::Status st = s.SubmitEncode(Cut(big.substr(0, 400), 100), {},
+                                   [&](Result r) { second.set_value(std::move(r)); });
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(first.get_future().get().status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(second.get_future().get().ok());
+}
+
 TEST(SchedulerTest, EmptyJobCompletesAtOnce) {
   auto m = Tiny();
   Scheduler s(*m, {});
