@@ -238,7 +238,7 @@ class LocalBackend : public Backend {
 class RemoteBackend : public Backend {
  public:
   RemoteBackend(const std::string& target, std::string model)
-      : client_(lmc::Client::Connect(target)), model_(std::move(model)) {}
+      : client_(lmc::Client::Connect(target, Options())), model_(std::move(model)) {}
   absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions&) override {
     if (data.size() <= kUnaryLimit) return client_->Compress(data, model_);
     std::istringstream in(data);
@@ -254,6 +254,14 @@ class RemoteBackend : public Backend {
     return out.str();
   }
   lmc::Client& client() { return *client_; }
+
+  // A person at a terminal waits for a large file: a day, not the library's
+  // two-minute default (the model runs at tens of KB/s on a CPU).
+  static lmc::ClientOptions Options() {
+    lmc::ClientOptions o;
+    o.timeout = std::chrono::hours(24);
+    return o;
+  }
 
  private:
   static constexpr size_t kUnaryLimit = 3 << 20;  // under the server's 4 MiB default

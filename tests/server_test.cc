@@ -58,6 +58,13 @@ const TestModel& Model(uint64_t seed = 11) {
   return (*models)[seed] = std::move(m);
 }
 
+// Generous deadlines: CI machines are slow and shared; the deadline tests set their own.
+ClientOptions Patient() {
+  ClientOptions o;
+  o.timeout = std::chrono::minutes(10);
+  return o;
+}
+
 std::vector<std::string> Flags(std::vector<std::string> extra = {}) {
   std::vector<std::string> f = {"--model", "tiny=" + Model().path, "--chunk_tokens",
                                 std::to_string(kChunk), "--workers", "2"};
@@ -152,7 +159,7 @@ TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
   const size_t at = server.startup_log().find("metrics on port ");
   ASSERT_NE(at, std::string::npos) << server.startup_log();
   const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
-  auto client = Client::Connect(server.address());
+  auto client = Client::Connect(server.address(), Patient());
   uint64_t original = 0;
   for (int i = 0; i < 5; ++i) {
     const std::string data = Text(1000 + 300 * i, 50 + i);
@@ -213,7 +220,7 @@ TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {
   ServerProcess server(ServerBinary(), Flags());
   ASSERT_TRUE(server.ok());
   EXPECT_EQ(Health(server.address()), 1);
-  auto client = Client::Connect(server.address());
+  auto client = Client::Connect(server.address(), Patient());
   const size_t sizes[] = {100, 700, 3000, 20000, 100, 60000, 1500, 250000};
   std::vector<std::thread> threads;
   std::atomic<int> exact{0}, failures{0};
@@ -256,7 +263,7 @@ TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {
 TEST(ServerTest, ErrorsGetTheirCodesAndTheServerKeepsServing) {
   ServerProcess server(ServerBinary(), Flags({"--max_message_bytes", "100000"}));
   ASSERT_TRUE(server.ok());
-  auto client = Client::Connect(server.address());
+  auto client = Client::Connect(server.address(), Patient());
   const std::string data = Text(5000, 1);
   std::string frame = client->Compress(data).value();
 
@@ -302,7 +309,7 @@ TEST(ServerTest, OverloadIsResourceExhaustedAtOnceAndDeadlinesFreeSlots) {
   ServerProcess server(ServerBinary(),
                        Flags({"--max_queued_chunks", "8", "--max_batch_streams", "2"}));
   ASSERT_TRUE(server.ok());
-  auto client = Client::Connect(server.address());
+  auto client = Client::Connect(server.address(), Patient());
   // 25 chunks can never fit a queue of 8: refused at once.
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(client->Compress(Text(25 * kChunk, 3)).status().code(),
@@ -328,7 +335,7 @@ TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
   const size_t at = server.startup_log().find("metrics on port ");
   ASSERT_NE(at, std::string::npos);
   const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
-  auto client = Client::Connect(server.address());
+  auto client = Client::Connect(server.address(), Patient());
   std::vector<std::string> inputs;
   for (int i = 0; i < 8; ++i) inputs.push_back(Text(40000 + i * 1000, 10 + i));
   std::vector<std::string> frames(inputs.size());
@@ -370,7 +377,7 @@ TEST(ServerTest, RoundRobinOverThreeServersSurvivesLosingOne) {
     ASSERT_TRUE(servers.back()->ok());
     target += (i ? "," : "") + servers.back()->address();
   }
-  auto client = Client::Connect(target);
+  auto client = Client::Connect(target, Patient());
   std::atomic<int> exact{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
