@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
-#include "core/range_coder.h"
 #include "core/status_macros.h"
 #include "engine/chunk_coder.h"
 #include "model/evaluator.h"

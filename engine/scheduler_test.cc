@@ -41,6 +41,20 @@ Result RunEncode(Scheduler& s, std::vector<std::string_view> chunks, Scheduler::
   return p.get_future().get();
 }
 
+// Decodes payloads[i] (tokens[i] tokens each) through the scheduler.
+Result RunDecode(Scheduler& s, const std::vector<std::string>& payloads,
+                 std::vector<uint32_t> tokens) {
+  std::vector<std::span<const uint8_t>> spans;
+  for (const std::string& p : payloads) {
+    spans.emplace_back(reinterpret_cast<const uint8_t*>(p.data()), p.size());
+  }
+  std::promise<Result> p;
+  absl::Status st = s.SubmitDecode(std::move(spans), std::move(tokens), {},
+                                   [&](Result r) { p.set_value(std::move(r)); });
+  if (!st.ok()) return st;
+  return p.get_future().get();
+}
+
 // Many jobs of mixed sizes from many threads, sharing batches: every chunk's
 // payload is the one local mode makes alone, and it decodes back.
 TEST(SchedulerTest, ConcurrentJobsMatchLocalModeAndRoundTrip) {
@@ -63,15 +77,9 @@ TEST(SchedulerTest, ConcurrentJobsMatchLocalModeAndRoundTrip) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     ASSERT_TRUE(enc[i].ok()) << enc[i].status();
     EXPECT_EQ(*enc[i], EncodeChunks(*m, Cut(inputs[i], 300), local)) << i;
-    std::vector<std::span<const uint8_t>> payloads;
     std::vector<uint32_t> tokens;
     for (const std::string_view c : Cut(inputs[i], 300)) tokens.push_back(c.size());
-    for (const std::string& p : *enc[i]) {
-      payloads.emplace_back(reinterpret_cast<const uint8_t*>(p.data()), p.size());
-    }
-    std::promise<Result> done;
-    ASSERT_TRUE(s.SubmitDecode(payloads, tokens, {}, [&](Result r) { done.set_value(std::move(r)); }).ok());
-    Result back = done.get_future().get();
+    Result back = RunDecode(s, *enc[i], tokens);
     ASSERT_TRUE(back.ok()) << back.status();
     std::string joined;
     for (auto& part : *back) joined += part;
@@ -88,13 +96,7 @@ TEST(SchedulerTest, ChunksOfOneJobFinishingAtDifferentStepsDecode) {
   auto chunks = Cut(in, 4096);
   Result enc = RunEncode(s, chunks);
   ASSERT_TRUE(enc.ok());
-  std::vector<std::span<const uint8_t>> payloads;
-  for (const std::string& p : *enc) {
-    payloads.emplace_back(reinterpret_cast<const uint8_t*>(p.data()), p.size());
-  }
-  std::promise<Result> done;
-  ASSERT_TRUE(s.SubmitDecode(payloads, {4096, 904}, {}, [&](Result r) { done.set_value(std::move(r)); }).ok());
-  Result back = done.get_future().get();
+  Result back = RunDecode(s, *enc, {4096, 904});
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ((*back)[0] + (*back)[1], in);
 }
@@ -105,12 +107,8 @@ TEST(SchedulerTest, CorruptPayloadIsDataLoss) {
   std::string in = Text(400, 1);
   Result enc = RunEncode(s, {in});
   ASSERT_TRUE(enc.ok());
-  std::string bad = (*enc)[0] + "junk";
-  std::promise<Result> done;
-  ASSERT_TRUE(s.SubmitDecode({{reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}},
-                             {400}, {}, [&](Result r) { done.set_value(std::move(r)); })
-                  .ok());
-  EXPECT_EQ(done.get_future().get().status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RunDecode(s, {(*enc)[0] + "junk"}, {400}).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(SchedulerTest, FullQueueIsResourceExhaustedAtOnce) {

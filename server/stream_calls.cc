@@ -39,6 +39,12 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
   void OnDone() override { delete this; }
 
  protected:
+  // The first read, or UNAVAILABLE while the server drains.
+  void Begin(Req* req) {
+    if (service_->draining()) return Done(absl::UnavailableError("server is draining"));
+    this->StartRead(req);
+  }
+
   CompressorService* service_;
   std::shared_ptr<CallFlags> flags_;
   CallMetrics metrics_;
@@ -52,11 +58,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
  public:
   CompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
       : StreamCall(ctx, service, "CompressStream") {
-    if (service_->draining()) {
-      Done(absl::UnavailableError("server is draining"));
-      return;
-    }
-    StartRead(&req_);
+    Begin(&req_);
   }
 
   void OnReadDone(bool ok) override {
@@ -137,11 +139,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
  public:
   DecompressStreamCall(grpc::CallbackServerContext* ctx, CompressorService* service)
       : StreamCall(ctx, service, "DecompressStream") {
-    if (service_->draining()) {
-      Done(absl::UnavailableError("server is draining"));
-      return;
-    }
-    StartRead(&req_);
+    Begin(&req_);
   }
 
   void OnReadDone(bool ok) override {
