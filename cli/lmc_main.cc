@@ -42,6 +42,8 @@ struct Args {
   int progress = -1;  // -1: auto (a terminal and a large input)
   std::string output, model;
   std::string server;  // remote mode: HOST:PORT (or any gRPC target)
+  bool tls = false;    // remote mode over TLS
+  std::string tls_ca, tls_cert, tls_key, token_file;
   lmc::CodecOptions codec;
   std::vector<std::string> files;
 };
@@ -62,6 +64,10 @@ int Usage(int code) {
       "                    with --server, a model name the server serves\n"
       "      --server T    remote mode: compress/decompress/models through an\n"
       "                    lmc-server at T (HOST:PORT, ipv4:A:P,B:P, dns:///N:P)\n"
+      "      --tls         remote mode over TLS (the system's root certificates)\n"
+      "      --tls_ca F    TLS, verifying the server against the CA in F (PEM)\n"
+      "      --tls_cert F, --tls_key F   a client certificate for servers that ask\n"
+      "      --token_file F   send the bearer token in F (default: $LMC_TOKEN)\n"
       "      --threads N   worker threads (default: all cores)\n"
       "      --chunk N     tokens per independent chunk (default 1048576; smaller\n"
       "                    chunks decompress in parallel, larger compress better)\n"
@@ -108,6 +114,11 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (s == "-o" || s == "--output") { if (!value(&a->output)) return false; }
     else if (s == "-m" || s == "--model") { if (!value(&a->model)) return false; }
     else if (s == "--server") { if (!value(&a->server)) return false; }
+    else if (s == "--tls") a->tls = true;
+    else if (s == "--tls_ca") { if (!value(&a->tls_ca)) return false; a->tls = true; }
+    else if (s == "--tls_cert") { if (!value(&a->tls_cert)) return false; a->tls = true; }
+    else if (s == "--tls_key") { if (!value(&a->tls_key)) return false; a->tls = true; }
+    else if (s == "--token_file") { if (!value(&a->token_file)) return false; }
     else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
     else if (s == "--chunk") { if (!value(&v)) return false; a->codec.chunk_tokens = static_cast<uint32_t>(std::stoul(v)); }
     else if (s.size() > 2 && s[0] == '-' && s[1] != '-') {
@@ -237,8 +248,8 @@ class LocalBackend : public Backend {
 // local mode), streams beyond (a sequence of frames, one per server segment).
 class RemoteBackend : public Backend {
  public:
-  RemoteBackend(const std::string& target, std::string model)
-      : client_(lmc::Client::Connect(target, Options())), model_(std::move(model)) {}
+  RemoteBackend(const std::string& target, std::string model, const lmc::ClientOptions& options)
+      : client_(lmc::Client::Connect(target, options)), model_(std::move(model)) {}
   absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions&) override {
     if (data.size() <= kUnaryLimit) return client_->Compress(data, model_);
     std::istringstream in(data);
@@ -256,10 +267,28 @@ class RemoteBackend : public Backend {
   lmc::Client& client() { return *client_; }
 
   // A person at a terminal waits for a large file: a day, not the library's
-  // two-minute default (the model runs at tens of KB/s on a CPU).
-  static lmc::ClientOptions Options() {
+  // two-minute default (the model runs at tens of KB/s on a CPU). TLS and the
+  // token from the flags (the token from a file or the environment, never argv,
+  // which other users can read).
+  static absl::StatusOr<lmc::ClientOptions> Options(const Args& a) {
     lmc::ClientOptions o;
     o.timeout = std::chrono::hours(24);
+    if (a.tls) {
+      if (absl::Status s = lmc::LoadTlsFiles(a.tls_ca, a.tls_cert, a.tls_key, &o); !s.ok()) {
+        return s;
+      }
+    }
+    if (!a.token_file.empty()) {
+      std::ifstream in(a.token_file);
+      if (!in || !std::getline(in, o.token) || o.token.empty()) {
+        return absl::NotFoundError("cannot read a token from " + a.token_file);
+      }
+      while (!o.token.empty() && (o.token.back() == '\r' || o.token.back() == ' ')) {
+        o.token.pop_back();
+      }
+    } else if (const char* t = std::getenv("LMC_TOKEN"); t != nullptr) {
+      o.token = t;
+    }
     return o;
   }
 
@@ -376,7 +405,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lmc: info reads local files; drop --server\n");
       return 1;
     }
-    RemoteBackend remote(a.server, a.model);
+    absl::StatusOr<lmc::ClientOptions> options = RemoteBackend::Options(a);
+    if (!options.ok()) {
+      std::fprintf(stderr, "lmc: %s\n", std::string(options.status().message()).c_str());
+      return 1;
+    }
+    RemoteBackend remote(a.server, a.model, *options);
     if (a.command == "models") {
       auto models = remote.client().ListModels();
       if (!models.ok()) return Fail(a.server, models.status());

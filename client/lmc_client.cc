@@ -1,6 +1,8 @@
 #include "client/lmc_client.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -24,7 +26,42 @@ std::string ServiceConfig(int attempts) {
       R"( "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
+
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ClientOptions* options) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("a TLS client certificate and its key go together");
+  }
+  std::string* const dst[] = {&options->tls_root_certs, &options->tls_cert_chain,
+                              &options->tls_private_key};
+  const std::string* const src[] = {&ca_file, &cert_file, &key_file};
+  for (int i = 0; i < 3; ++i) {
+    if (src[i]->empty()) continue;
+    absl::StatusOr<std::string> pem = ReadFile(*src[i]);
+    if (!pem.ok()) return pem.status();
+    *dst[i] = *std::move(pem);
+  }
+  options->use_tls = true;
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const ClientOptions& options) {
+  if (!options.use_tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls_root_certs;
+  ssl.pem_cert_chain = options.tls_cert_chain;
+  ssl.pem_private_key = options.tls_private_key;
+  return grpc::SslCredentials(ssl);
+}
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const ClientOptions& options,
                                            std::shared_ptr<grpc::ChannelCredentials> creds) {
@@ -41,7 +78,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const Clie
 
 std::unique_ptr<Client> Client::Connect(const std::string& target, const ClientOptions& options) {
   return std::make_unique<Client>(
-      MakeChannel(target, options, grpc::InsecureChannelCredentials()), options);
+      MakeChannel(target, options, ChannelCredentials(options)), options);
 }
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options)
@@ -50,6 +87,7 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, const ClientOptions& opti
 std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
   return ctx;
 }
 

@@ -9,6 +9,12 @@
 // retried on another, up to max_attempts. Every call has a deadline. Errors are
 // the server's status codes (proto/lmc/v1/compressor.proto) as absl::Status.
 // Frames are the same bytes as local mode's (`lmc compress`).
+//
+// TLS and tokens:
+//   lmc::ClientOptions o;
+//   LoadTlsFiles("ca.pem", "", "", &o);   // verify the server against ca.pem
+//   o.token = "...";                       // sent as `authorization: Bearer ...`
+//   auto client = lmc::Client::Connect("lmc.example:50051", o);
 #ifndef LMC_CLIENT_LMC_CLIENT_H_
 #define LMC_CLIENT_LMC_CLIENT_H_
 
@@ -30,7 +36,19 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{120000};  // deadline of each call
   int max_attempts = 5;                       // tries per call on UNAVAILABLE (2..5)
   size_t stream_piece_bytes = 1 << 20;        // bytes per message on streams
+  // TLS: on when use_tls; PEM contents, not paths. Empty root certificates: the
+  // system's; a certificate chain and key: presented to servers that ask.
+  bool use_tls = false;
+  std::string tls_root_certs, tls_cert_chain, tls_private_key;
+  std::string token;  // bearer token for servers that need one; empty: none
 };
+
+// Reads PEM files into `options` and turns TLS on. Any path may be empty
+// (cert and key go together).
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ClientOptions* options);
+// The credentials Connect uses for `options`.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const ClientOptions& options);
 
 class Client {
  public:

@@ -57,6 +57,14 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     return ParseNumber<uint64_t>(key, value, 1, &c->max_output_bytes);
   } else if (key == "metrics_listen") {
     c->metrics_listen = std::string(value);
+  } else if (key == "tls_cert") {
+    c->tls_cert = std::string(value);
+  } else if (key == "tls_key") {
+    c->tls_key = std::string(value);
+  } else if (key == "tls_client_ca") {
+    c->tls_client_ca = std::string(value);
+  } else if (key == "auth_tokens") {
+    c->auth_tokens = std::string(value);
   } else if (key == "drain_seconds") {
     return ParseNumber(key, value, 0, &c->drain_seconds);
   } else {
@@ -109,6 +117,12 @@ absl::StatusOr<ServerConfig> ParseServerFlags(int argc, char** argv) {
     if (!s.ok()) return s;
   }
   if (c.models.empty()) c.models.emplace_back("default", "");
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
   return c;
 }
 

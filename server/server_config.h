@@ -15,6 +15,11 @@
 //   --drain_seconds N        on SIGTERM, how long in-flight calls may take
 //   --metrics_listen ADDR    Prometheus /metrics on ADDR (e.g. 0.0.0.0:9464;
 //                            port 0 picks one); empty (the default): off
+//   --tls_cert FILE          TLS: the server's certificate chain (PEM); with
+//   --tls_key FILE           its private key. Both or neither; none: plaintext
+//   --tls_client_ca FILE     also require client certificates signed by this CA
+//   --auth_tokens FILE       require a bearer token (token_auth.h) on every
+//                            lmc.v1.Compressor call
 #ifndef LMC_SERVER_SERVER_CONFIG_H_
 #define LMC_SERVER_SERVER_CONFIG_H_
 
@@ -38,12 +43,15 @@ struct ServerConfig {
   uint64_t max_output_bytes = uint64_t{256} << 20;
   int drain_seconds = 30;
   std::string metrics_listen;
+  std::string tls_cert, tls_key, tls_client_ca;  // file paths; empty: off
+  std::string auth_tokens;                       // file path; empty: no tokens
 };
 
 absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,
                                std::string_view value);
 absl::Status LoadServerConfigFile(ServerConfig* config, const std::string& path);
 // argv as given to main; INVALID_ARGUMENT with a usage hint on a bad flag.
+// Also checks that the options fit together (TLS certificate and key).
 absl::StatusOr<ServerConfig> ParseServerFlags(int argc, char** argv);
 
 }  // namespace lmc

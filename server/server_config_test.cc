@@ -40,13 +40,24 @@ TEST(ServerConfigTest, FlagsAndFileFlagsWinWhenLater) {
 TEST(ServerConfigTest, BadInputIsInvalidArgument) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--workers", "zero"}, {"--workers", "0"}, {"--bogus", "1"}, {"--listen"}, {"stray"},
-           {"--config", "/nonexistent/lmc.conf"}}) {
+           {"--config", "/nonexistent/lmc.conf"}, {"--tls_cert", "c.pem"},
+           {"--tls_key", "k.pem"}, {"--tls_client_ca", "ca.pem"}}) {
     auto c = Parse(args);
     EXPECT_FALSE(c.ok()) << args[0];
   }
   const std::string path = ::testing::TempDir() + "/bad.conf";
   std::ofstream(path) << "listen 127.0.0.1:1\n";
   EXPECT_EQ(Parse({"--config", path}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ServerConfigTest, TlsAndTokensComeFromFlags) {
+  auto c = Parse({"--tls_cert", "/tls/cert.pem", "--tls_key=/tls/key.pem", "--tls_client_ca",
+                  "/tls/ca.pem", "--auth_tokens", "/etc/lmc/tokens"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls_cert, "/tls/cert.pem");
+  EXPECT_EQ(c->tls_key, "/tls/key.pem");
+  EXPECT_EQ(c->tls_client_ca, "/tls/ca.pem");
+  EXPECT_EQ(c->auth_tokens, "/etc/lmc/tokens");
 }
 
 }  // namespace

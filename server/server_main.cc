@@ -7,7 +7,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "boost/asio/io_context.hpp"
@@ -16,6 +19,7 @@
 #include "engine/codec.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
 #include "models/default_model.h"
 #include "prometheus/exposer.h"
 #include "server/metrics.h"
@@ -35,6 +39,32 @@ absl::Status WarmUp(lmc::ServedModel& m) {
   if (!back.ok()) return back.status();
   if (*back != sample) return absl::InternalError("warm-up round trip differs");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || text.str().empty()) return absl::NotFoundError("cannot read " + path);
+  return text.str();
+}
+
+// Plaintext, TLS, or TLS with client certificates, from the configuration.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const lmc::ServerConfig& c) {
+  if (c.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions opts(
+      c.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> cert = ReadPem(c.tls_cert), key = ReadPem(c.tls_key);
+  if (!cert.ok()) return cert.status();
+  if (!key.ok()) return key.status();
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!c.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(c.tls_client_ca);
+    if (!ca.ok()) return ca.status();
+    opts.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(opts);
 }
 
 }  // namespace
@@ -60,13 +90,29 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  lmc::CompressorService service(&models, *config, &metrics);
+  std::optional<lmc::TokenAuth> auth;
+  if (!config->auth_tokens.empty()) {
+    absl::StatusOr<lmc::TokenAuth> a = lmc::TokenAuth::FromFile(config->auth_tokens);
+    if (!a.ok()) {
+      Log(std::string(a.status().message()));
+      return 1;
+    }
+    auth = *std::move(a);
+    Log(std::to_string(auth->size()) + " client tokens");
+    if (config->tls_cert.empty()) Log("warning: tokens over plaintext can be read on the wire");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = Credentials(*config);
+  if (!creds.ok()) {
+    Log("TLS: " + std::string(creds.status().message()));
+    return 1;
+  }
+  lmc::CompressorService service(&models, *config, &metrics, auth ? &*auth : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config->listen, *creds, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config->max_message_bytes));
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(&service);
@@ -77,7 +123,8 @@ int main(int argc, char** argv) {
   }
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  Log("listening on port " + std::to_string(port) + " (not ready until models are loaded)");
+  Log("listening on port " + std::to_string(port) + (config->tls_cert.empty() ? "" : " with TLS") +
+      " (not ready until models are loaded)");
 
   for (const auto& [name, path] : config->models) {
     absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);

@@ -42,12 +42,22 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
+absl::Status CompressorService::Admit(const grpc::CallbackServerContext& ctx) const {
+  if (draining_) return absl::UnavailableError("server is draining");
+  if (auth_ != nullptr) {
+    if (absl::StatusOr<std::string> client = auth_->Check(ctx.client_metadata()); !client.ok()) {
+      return client.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContext* ctx,
                                                       const v1::CompressRequest* req,
                                                       v1::CompressResponse* resp) {
   auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "Compress");
-  if (draining_) {
-    call->Done(absl::UnavailableError("server is draining"));
+  if (absl::Status s = Admit(*ctx); !s.ok()) {
+    call->Done(s);
     return call;
   }
   absl::StatusOr<ServedModel*> served = models_->ByName(req->model());
@@ -85,8 +95,8 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
                                                         const v1::DecompressRequest* req,
                                                         v1::DecompressResponse* resp) {
   auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "Decompress");
-  if (draining_) {
-    call->Done(absl::UnavailableError("server is draining"));
+  if (absl::Status s = Admit(*ctx); !s.ok()) {
+    call->Done(s);
     return call;
   }
   absl::StatusOr<DecompressPlan> plan = PlanDecompress(req->frame());
@@ -127,6 +137,10 @@ grpc::ServerUnaryReactor* CompressorService::ListModels(grpc::CallbackServerCont
                                                         const v1::ListModelsRequest* req,
                                                         v1::ListModelsResponse* resp) {
   auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "ListModels");
+  if (absl::Status s = Admit(*ctx); !s.ok()) {
+    call->Done(s);
+    return call;
+  }
   bool first = true;
   for (const auto& m : models_->models()) {
     v1::ModelInfo* info = resp->add_models();

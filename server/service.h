@@ -11,20 +11,24 @@
 #include "server/call_util.h"
 #include "server/model_registry.h"
 #include "server/server_config.h"
+#include "server/token_auth.h"
 
 namespace lmc {
 
 class CompressorService final : public v1::Compressor::CallbackService {
  public:
-  // `metrics` may be null.
+  // `metrics` may be null; `auth` too (no tokens needed).
   CompressorService(ModelRegistry* models, const ServerConfig& config,
-                    ServerMetrics* metrics = nullptr)
-      : models_(models), config_(config), metrics_(metrics) {}
+                    ServerMetrics* metrics = nullptr, const TokenAuth* auth = nullptr)
+      : models_(models), config_(config), metrics_(metrics), auth_(auth) {}
 
   // New calls get UNAVAILABLE from now on; calls in flight go on.
   void StartDraining() { draining_ = true; }
   bool draining() const { return draining_; }
   int in_flight() const { return in_flight_.count(); }
+  // Whether a new call may start: UNAVAILABLE while draining, UNAUTHENTICATED
+  // without a valid token (when tokens are configured).
+  absl::Status Admit(const grpc::CallbackServerContext& ctx) const;
 
   grpc::ServerUnaryReactor* Compress(grpc::CallbackServerContext* ctx,
                                      const v1::CompressRequest* req,
@@ -49,6 +53,7 @@ class CompressorService final : public v1::Compressor::CallbackService {
   ModelRegistry* models_;
   const ServerConfig& config_;
   ServerMetrics* metrics_;
+  const TokenAuth* auth_;  // null: no tokens needed
   std::atomic<bool> draining_{false};
   InFlight in_flight_;
 };

@@ -21,7 +21,8 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
   StreamCall(grpc::CallbackServerContext* ctx, CompressorService* service, const char* method)
       : service_(service),
         flags_(std::make_shared<CallFlags>()),
-        metrics_(service->metrics(), "bidi_stream", method) {
+        metrics_(service->metrics(), "bidi_stream", method),
+        admitted_(service->Admit(*ctx)) {
     flags_->deadline = ctx->deadline();
     service_->in_flight_counter().Begin();
   }
@@ -39,9 +40,9 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
   void OnDone() override { delete this; }
 
  protected:
-  // The first read, or UNAVAILABLE while the server drains.
+  // The first read, or the reason the call may not start (CompressorService::Admit).
   void Begin(Req* req) {
-    if (service_->draining()) return Done(absl::UnavailableError("server is draining"));
+    if (!admitted_.ok()) return Done(admitted_);
     this->StartRead(req);
   }
 
@@ -50,6 +51,7 @@ class StreamCall : public grpc::ServerBidiReactor<Req, Resp> {
   CallMetrics metrics_;
 
  private:
+  const absl::Status admitted_;  // Admit's answer when the call arrived
   std::mutex mu_;
   bool finished_ = false;
 };

@@ -47,5 +47,34 @@ pid=
 check "SIGTERM: server exits 0 (got $rc)" test $rc = 0
 "$LMC" --server "$S" compress -c "$T/small.json" >/dev/null 2>&1; rc=$?
 check "no server: exit 1 (got $rc)" test $rc = 1
+
+# TLS and a token: a CA and a certificate for localhost, made here.
+(cd "$T" && {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+    -subj /CN=lmc-test-ca -days 2 -out ca.pem
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+    -subj /CN=localhost -out server.csr
+  printf 'subjectAltName=DNS:localhost\n' >server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.pem
+}) >"$T/openssl.log" 2>&1 || { echo "openssl failed:"; cat "$T/openssl.log"; exit 1; }
+echo "cli 0123456789abcdef-cli-token" >"$T/tokens"
+echo "0123456789abcdef-cli-token" >"$T/token"
+"$SERVER" --listen 127.0.0.1:0 --model "tiny=$T/tiny.safetensors" --tls_cert "$T/server.pem" \
+  --tls_key "$T/server.key" --auth_tokens "$T/tokens" 2>"$T/tls.log" &
+pid=$!
+for _ in $(seq 300); do grep -q '^lmc-server: serving' "$T/tls.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/tls.log")
+S=localhost:$port
+check "TLS + token file: same frame as local" bash -c "'$LMC' --server $S --tls_ca '$T/ca.pem' --token_file '$T/token' compress -c '$T/small.json' | cmp -s - '$T/local.lmc'"
+check "TLS + LMC_TOKEN: decodes" bash -c "LMC_TOKEN=\$(cat '$T/token') '$LMC' --server $S --tls_ca '$T/ca.pem' decompress -c '$T/local.lmc' | cmp -s - '$T/small.json'"
+"$LMC" --server "$S" --tls_ca "$T/ca.pem" compress -c "$T/small.json" >/dev/null 2>"$T/err"; rc=$?
+check "no token: exit 1 (got $rc)" test $rc = 1
+check "no token: says so" grep -q "token" "$T/err"
+"$LMC" --server "$S" --token_file "$T/token" compress -c "$T/small.json" >/dev/null 2>&1; rc=$?
+check "plaintext client against TLS: exit 1 (got $rc)" test $rc = 1
+kill -TERM $pid
+wait $pid
+pid=
 echo "cli_remote_test: $pass passed, $fail failed"
 ((fail == 0))

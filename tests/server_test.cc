@@ -28,6 +28,7 @@
 #include "model/int_model.h"
 #include "model/random_model.h"
 #include "tests/server_process.h"
+#include "tests/test_support.h"
 
 namespace lmc {
 namespace {
@@ -35,52 +36,11 @@ namespace {
 namespace fs = std::filesystem;
 constexpr uint32_t kChunk = 4096;  // the servers' chunk size: many chunks per request
 
-std::string ServerBinary() {
-  const char* dir = std::getenv("LMC_BINARY_DIR");
-  return std::string(dir ? dir : ".") + "/server/lmc-server";
-}
-
-// A model file written once per test binary, and the same model in process.
-struct TestModel {
-  std::string path;
-  std::unique_ptr<IntModel> model;
-};
-
-const TestModel& Model(uint64_t seed = 11) {
-  static std::map<uint64_t, TestModel>* models = new std::map<uint64_t, TestModel>;
-  auto it = models->find(seed);
-  if (it != models->end()) return it->second;
-  TestModel m;
-  const std::string bytes = MakeRandomModel(TinyConfig(), seed);
-  m.path = ::testing::TempDir() + "/lmc-server-test-" + std::to_string(seed) + ".safetensors";
-  std::ofstream(m.path, std::ios::binary) << bytes;
-  m.model = std::move(IntModel::FromBytes(bytes)).value();
-  return (*models)[seed] = std::move(m);
-}
-
-// Generous deadlines: CI machines are slow and shared; the deadline tests set their own.
-ClientOptions Patient() {
-  ClientOptions o;
-  o.timeout = std::chrono::minutes(10);
-  return o;
-}
-
 std::vector<std::string> Flags(std::vector<std::string> extra = {}) {
   std::vector<std::string> f = {"--model", "tiny=" + Model().path, "--chunk_tokens",
                                 std::to_string(kChunk), "--workers", "2"};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
-}
-
-std::string Text(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s;
-  while (s.size() < n) {
-    s += "{\"id\": " + std::to_string(rng() % 100000) + ", \"name\": \"item" +
-         std::to_string(rng() % 300) + "\"}\n";
-  }
-  s.resize(n);
-  return s;
 }
 
 std::string Local(const std::string& data) {
@@ -90,75 +50,11 @@ std::string Local(const std::string& data) {
   return Compress(*Model().model, data, opt).value();
 }
 
-// grpc.health.v1.Health/Check through a generic stub: 1 SERVING, 2 NOT_SERVING,
-// -1 when the call fails.
-int Health(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::ByteBuffer req, resp;  // HealthCheckRequest{service: ""} is empty
-  grpc::Slice empty("");
-  req = grpc::ByteBuffer(&empty, 1);
-  grpc::Status status;
-  std::atomic<bool> done{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> l(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_all();
-                 });
-  std::unique_lock<std::mutex> l(mu);
-  cv.wait(l, [&] { return done.load(); });
-  if (!status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  resp.Dump(&slices);
-  std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  // HealthCheckResponse{status = 1 (field 1, varint)}: 08 01; SERVING = 1.
-  if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
-  return bytes.empty() ? 0 : -1;
-}
-
-// GET http://127.0.0.1:port/metrics, the body.
-std::string HttpGetMetrics(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return "";
-  std::string resp;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) resp.append(buf, n);
-  close(fd);
-  const size_t body = resp.find("\r\n\r\n");
-  return body == std::string::npos ? "" : resp.substr(body + 4);
-}
-
-// The value of the sample `name{labels}` (labels exactly as exposed), or -1.
-double Sample(const std::string& metrics, const std::string& series) {
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
-
 TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
   ServerProcess server(ServerBinary(), Flags({"--metrics_listen", "127.0.0.1:0"}));
   ASSERT_TRUE(server.ok());
-  const size_t at = server.startup_log().find("metrics on port ");
-  ASSERT_NE(at, std::string::npos) << server.startup_log();
-  const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
+  const int metrics_port = PortAfter(server.startup_log(), "metrics on port ");
+  ASSERT_GT(metrics_port, 0) << server.startup_log();
   auto client = Client::Connect(server.address(), Patient());
   uint64_t original = 0;
   for (int i = 0; i < 5; ++i) {
@@ -167,7 +63,7 @@ TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
     ASSERT_TRUE(client->Compress(data).ok());
   }
   EXPECT_FALSE(client->Decompress("junk").ok());
-  const std::string m = HttpGetMetrics(metrics_port);
+  const std::string m = HttpGet(metrics_port, "/metrics");
   ASSERT_FALSE(m.empty());
   const std::string unary = "grpc_method=\"Compress\",grpc_service=\"lmc.v1.Compressor\",grpc_type=\"unary\"";
   EXPECT_EQ(Sample(m, "grpc_server_started_total{" + unary + "}"), 5);
@@ -183,7 +79,7 @@ TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
   EXPECT_NE(m.find("lmc_queue_chunks{model=\"tiny\"}"), std::string::npos);
   // No payload bytes on the metrics port: a distinctive input string never shows.
   ASSERT_TRUE(client->Compress("SECRET-PAYLOAD-7f3a").ok());
-  EXPECT_EQ(HttpGetMetrics(metrics_port).find("SECRET"), std::string::npos);
+  EXPECT_EQ(HttpGet(metrics_port, "/metrics").find("SECRET"), std::string::npos);
   // promtool's lint of the live exposition.
   const std::string file = ::testing::TempDir() + "/lmc-metrics.txt";
   std::ofstream(file) << m;
@@ -351,7 +247,7 @@ TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
   }
   // Signal once the server has all the calls in flight (its own gauge says so).
   for (int i = 0; i < 3000; ++i) {
-    if (Sample(HttpGetMetrics(metrics_port), "lmc_in_flight_requests") >= inputs.size()) break;
+    if (Sample(HttpGet(metrics_port, "/metrics"), "lmc_in_flight_requests") >= inputs.size()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   server.Signal(SIGTERM);
