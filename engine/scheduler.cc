@@ -18,6 +18,7 @@ struct Scheduler::Job {
   std::vector<std::string> results;
   std::atomic<size_t> remaining{0};
   std::atomic<bool> finished{false};
+  std::chrono::steady_clock::time_point submitted;  // for the queue-time metric
 
   size_t size() const { return decode ? payloads.size() : chunks.size(); }
   // Completes the job once; later calls do nothing.
@@ -36,8 +37,9 @@ struct Scheduler::Running {
   bool done() const { return enc ? enc->done() : dec->done(); }
 };
 
-Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options)
-    : model_(model), opt_(options) {
+Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options,
+                     SchedulerObserver* observer)
+    : model_(model), opt_(options), observer_(observer) {
   for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -83,6 +85,7 @@ absl::Status Scheduler::Enqueue(std::shared_ptr<Job> job) {
   const size_t n = job->size();
   job->results.resize(n);
   job->remaining = n;
+  job->submitted = std::chrono::steady_clock::now();
   if (n == 0) {
     job->Finish(std::vector<std::string>{});
     return absl::OkStatus();
@@ -131,6 +134,7 @@ void Scheduler::WorkerLoop() {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
       if (stopping_) break;
+      const auto now = std::chrono::steady_clock::now();
       int tokens = 0;
       for (const Running& r : running) {
         tokens += r.enc ? std::min<int>(opt_.block_tokens, r.enc->remaining()) : 1;
@@ -140,6 +144,9 @@ void Scheduler::WorkerLoop() {
         auto [job, i] = std::move(queue_.front());
         queue_.pop_front();
         if (job->finished) continue;
+        if (observer_) {
+          observer_->Admitted(std::chrono::duration<double>(now - job->submitted).count());
+        }
         Running r{job, i, nullptr, nullptr};
         if (job->decode) {
           r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i]);
@@ -178,7 +185,15 @@ void Scheduler::WorkerLoop() {
       batch.push_back(r.enc ? StreamInput{r.enc->state(), r.enc->NextInputs(opt_.block_tokens)}
                             : StreamInput{r.dec->state(), r.dec->NextInputs()});
     }
+    const auto start = std::chrono::steady_clock::now();
     ev.Evaluate(batch, &freqs);
+    if (observer_) {
+      int tokens = 0;
+      for (const StreamInput& in : batch) tokens += static_cast<int>(in.tokens.size());
+      observer_->Stepped(static_cast<int>(batch.size()), tokens,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                             .count());
+    }
     size_t row = 0;
     for (size_t b = 0; b < running.size(); ++b) {
       Running& r = running[b];

@@ -16,6 +16,7 @@
 #define LMC_ENGINE_SCHEDULER_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,12 +42,25 @@ struct SchedulerOptions {
   size_t max_queued_chunks = 1024;  // beyond this, Submit is RESOURCE_EXHAUSTED
 };
 
+// What a scheduler reports as it works, for metrics. Called on worker threads,
+// concurrently from several workers: implementations must be thread-safe.
+class SchedulerObserver {
+ public:
+  virtual ~SchedulerObserver() = default;
+  // A chunk left the queue for a running batch after `queue_seconds`.
+  virtual void Admitted(double queue_seconds) = 0;
+  // One model step: chunks in the batch, tokens evaluated, seconds in the model.
+  virtual void Stepped(int streams, int tokens, double forward_seconds) = 0;
+};
+
 class Scheduler {
  public:
   using Check = std::function<absl::Status()>;
   using Done = std::function<void(absl::StatusOr<std::vector<std::string>>)>;
 
-  Scheduler(const IntModel& model, const SchedulerOptions& options);
+  // `observer` may be null; it must outlive the scheduler.
+  Scheduler(const IntModel& model, const SchedulerOptions& options,
+            SchedulerObserver* observer = nullptr);
   // Completes queued and running jobs with UNAVAILABLE, then joins the workers.
   ~Scheduler();
 
@@ -70,6 +84,7 @@ class Scheduler {
 
   const IntModel& model_;
   SchedulerOptions opt_;
+  SchedulerObserver* const observer_;  // null: nobody watches
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;  // job, chunk index

@@ -34,6 +34,30 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 }
 
+// The histograms and counter of one model's scheduler, resolved once.
+class MetricsObserver : public SchedulerObserver {
+ public:
+  MetricsObserver(prometheus::Histogram& queue, prometheus::Histogram& forward,
+                  prometheus::Histogram& streams, prometheus::Histogram& tokens,
+                  prometheus::Counter& token_count)
+      : queue_(queue), forward_(forward), streams_(streams), tokens_(tokens),
+        token_count_(token_count) {}
+  void Admitted(double queue_seconds) override { queue_.Observe(queue_seconds); }
+  void Stepped(int streams, int tokens, double forward_seconds) override {
+    streams_.Observe(streams);
+    tokens_.Observe(tokens);
+    token_count_.Increment(tokens);
+    forward_.Observe(forward_seconds);
+  }
+
+ private:
+  prometheus::Histogram& queue_;
+  prometheus::Histogram& forward_;
+  prometheus::Histogram& streams_;
+  prometheus::Histogram& tokens_;
+  prometheus::Counter& token_count_;
+};
+
 }  // namespace
 
 ServerMetrics::ServerMetrics()
@@ -70,6 +94,30 @@ ServerMetrics::ServerMetrics()
                          .Name("lmc_compression_ratio")
                          .Help("Compressed over original size of completed compressions (bits per byte = 8 x ratio).")
                          .Register(*registry_)),
+      bits_per_byte_(prometheus::BuildHistogram()
+                         .Name("lmc_bits_per_byte")
+                         .Help("Achieved bits per original byte of completed compressions.")
+                         .Register(*registry_)),
+      queue_seconds_(prometheus::BuildHistogram()
+                         .Name("lmc_queue_seconds")
+                         .Help("Time a chunk waited in the queue for a batch slot, by model.")
+                         .Register(*registry_)),
+      forward_seconds_(prometheus::BuildHistogram()
+                           .Name("lmc_forward_seconds")
+                           .Help("Time of one model step (forward pass of a batch), by model.")
+                           .Register(*registry_)),
+      batch_streams_(prometheus::BuildHistogram()
+                         .Name("lmc_batch_streams")
+                         .Help("Chunks in one model step (batch size), by model.")
+                         .Register(*registry_)),
+      batch_tokens_(prometheus::BuildHistogram()
+                        .Name("lmc_batch_tokens")
+                        .Help("Tokens evaluated in one model step, by model.")
+                        .Register(*registry_)),
+      tokens_(prometheus::BuildCounter()
+                  .Name("lmc_tokens_total")
+                  .Help("Tokens evaluated by the model, by model.")
+                  .Register(*registry_)),
       failures_(prometheus::BuildCounter()
                     .Name("lmc_failures_total")
                     .Help("Calls that ended in an error, by method and reason (gRPC code).")
@@ -136,6 +184,10 @@ void ServerMetrics::Compressed(const std::string& model, uint64_t original, uint
              prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5,
                                                      0.75, 1, 1.25})
         .Observe(static_cast<double>(compressed) / original);
+    bits_per_byte_
+        .Add({{"model", model}},
+             prometheus::Histogram::BucketBoundaries{0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10})
+        .Observe(8.0 * compressed / original);
   }
 }
 
@@ -148,6 +200,21 @@ void ServerMetrics::Load(const std::string& model, size_t queued, size_t running
   queued_.Add({{"model", model}}).Set(static_cast<double>(queued));
   running_.Add({{"model", model}}).Set(static_cast<double>(running));
   in_flight_.Add({}).Set(in_flight);
+}
+
+std::unique_ptr<SchedulerObserver> ServerMetrics::ObserverFor(const std::string& model) {
+  const prometheus::Labels labels = {{"model", model}};
+  return std::make_unique<MetricsObserver>(
+      queue_seconds_.Add(labels, prometheus::Histogram::BucketBoundaries{
+                                     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}),
+      forward_seconds_.Add(labels, prometheus::Histogram::BucketBoundaries{
+                                       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                       0.25, 0.5, 1, 2.5}),
+      batch_streams_.Add(labels,
+                         prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128}),
+      batch_tokens_.Add(labels, prometheus::Histogram::BucketBoundaries{1, 4, 16, 64, 256, 1024,
+                                                                        4096, 16384}),
+      tokens_.Add(labels));
 }
 
 void ServerMetrics::ModelInfo(const std::string& model, const std::string& fingerprint) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "engine/scheduler.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -36,6 +37,8 @@ class ServerMetrics {
   // Periodic samples of the schedulers, by model name.
   void Load(const std::string& model, size_t queued, size_t running, int in_flight);
   void ModelInfo(const std::string& model, const std::string& fingerprint);
+  // Queue time, forward time, batch size and tokens of a model's scheduler.
+  std::unique_ptr<SchedulerObserver> ObserverFor(const std::string& model);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -47,6 +50,12 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& bytes_in_;
   prometheus::Family<prometheus::Counter>& bytes_out_;
   prometheus::Family<prometheus::Histogram>& ratio_;
+  prometheus::Family<prometheus::Histogram>& bits_per_byte_;
+  prometheus::Family<prometheus::Histogram>& queue_seconds_;
+  prometheus::Family<prometheus::Histogram>& forward_seconds_;
+  prometheus::Family<prometheus::Histogram>& batch_streams_;
+  prometheus::Family<prometheus::Histogram>& batch_tokens_;
+  prometheus::Family<prometheus::Counter>& tokens_;
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Family<prometheus::Gauge>& queued_;
   prometheus::Family<prometheus::Gauge>& running_;

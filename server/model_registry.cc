@@ -5,14 +5,17 @@
 namespace lmc {
 
 absl::Status ModelRegistry::Add(std::string name, std::unique_ptr<IntModel> model,
-                                const SchedulerOptions& options) {
+                                const SchedulerOptions& options,
+                                std::unique_ptr<SchedulerObserver> observer) {
   for (const auto& m : models_) {
     if (m->name == name) return absl::InvalidArgumentError(absl::StrCat("model name '", name, "' given twice"));
   }
   auto served = std::make_unique<ServedModel>();
   served->name = std::move(name);
   served->model = std::move(model);
-  served->scheduler = std::make_unique<Scheduler>(*served->model, options);
+  served->observer = std::move(observer);
+  served->scheduler =
+      std::make_unique<Scheduler>(*served->model, options, served->observer.get());
   models_.push_back(std::move(served));
   return absl::OkStatus();
 }

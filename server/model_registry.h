@@ -19,6 +19,7 @@ namespace lmc {
 struct ServedModel {
   std::string name;
   std::unique_ptr<IntModel> model;
+  std::unique_ptr<SchedulerObserver> observer;  // may be null; outlives the scheduler
   std::unique_ptr<Scheduler> scheduler;
 };
 
@@ -26,7 +27,8 @@ class ModelRegistry {
  public:
   // The first model added is the default.
   absl::Status Add(std::string name, std::unique_ptr<IntModel> model,
-                   const SchedulerOptions& options);
+                   const SchedulerOptions& options,
+                   std::unique_ptr<SchedulerObserver> observer = nullptr);
   // Empty name: the default. NOT_FOUND otherwise.
   absl::StatusOr<ServedModel*> ByName(const std::string& name);
   // FAILED_PRECONDITION, naming the fingerprint, when no served model has it.

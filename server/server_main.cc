@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
 
   for (const auto& [name, path] : config->models) {
     absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
-    absl::Status s = model.ok() ? models.Add(name, *std::move(model), config->scheduler)
+    absl::Status s = model.ok() ? models.Add(name, *std::move(model), config->scheduler,
+                                             metrics.ObserverFor(name))
                                 : model.status();
     if (s.ok()) s = WarmUp(*models.models().back());
     if (!s.ok()) {
