@@ -95,8 +95,8 @@ ServerMetrics::ServerMetrics()
                          .Help("Compressed over original size of completed compressions (bits per byte = 8 x ratio).")
                          .Register(*registry_)),
       bits_per_byte_(prometheus::BuildHistogram()
-                         .Name("lmc_bits_per_byte")
-                         .Help("Achieved bits per original byte of completed compressions.")
+                         .Name("lmc_compression_bpb")
+                         .Help("Achieved bits per original byte (bpb) of completed compressions.")
                          .Register(*registry_)),
       queue_seconds_(prometheus::BuildHistogram()
                          .Name("lmc_queue_seconds")

@@ -205,7 +205,7 @@ TEST(PrometheusTest, ScrapedCountersAndHistogramsMatchTheCallsMade) {
   EXPECT_EQ(prom.Query("sum(grpc_server_msg_received_total{" + compress + "})"), 40);
   EXPECT_EQ(prom.Query("sum(lmc_original_bytes_total{direction=\"compress\"})"),
             static_cast<double>(original));
-  EXPECT_EQ(prom.Query("sum(lmc_bits_per_byte_count{model=\"tiny\"})"), 40);
+  EXPECT_EQ(prom.Query("sum(lmc_compression_bpb_count{model=\"tiny\"})"), 40);
   // The scheduler: every byte compressed or decompressed is a token through the model.
   EXPECT_GE(prom.Query("sum(lmc_tokens_total{model=\"tiny\"})"), static_cast<double>(original));
   EXPECT_GT(prom.Query("sum(lmc_batch_streams_count{model=\"tiny\"})"), 0);

@@ -29,7 +29,7 @@ PANELS = [
      'sum by (model) (rate(lmc_batch_tokens_sum[5m])) / sum by (model) (rate(lmc_batch_tokens_count[5m]))'),
     ("Model tokens/s", "short", 'sum by (model) (rate(lmc_tokens_total[1m]))'),
     ("Bits per byte p50 (compressions)", "short",
-     'histogram_quantile(0.5, sum by (le, model) (rate(lmc_bits_per_byte_bucket[5m])))'),
+     'histogram_quantile(0.5, sum by (le, model) (rate(lmc_compression_bpb_bucket[5m])))'),
     ("Failures by reason", "reqps", 'sum by (reason) (rate(lmc_failures_total[5m]))'),
     ("Models served", "short", 'count by (name, fingerprint) (lmc_model_info)'),
 ]
