@@ -10,19 +10,21 @@ set -euo pipefail
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
+# lmc-server and lmc run their own integer kernels: no LibTorch at run time.
 RUNTIME_PKGS=(
-  libtorch1.13 libopenblas0-pthread libgrpc++1.51 libprotobuf32 libxxhash0
+  libgrpc++1.51 libprotobuf32 libxxhash0
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 ca-certificates
 )
 BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config git
   clang-14 libclang-rt-14-dev          # libFuzzer for the decoder fuzz target
-  libtorch-dev libopenblas-dev libopenblas0-pthread
+  libtorch1.13 libtorch-dev libopenblas-dev libopenblas0-pthread   # lmc-train
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libboost-dev libboost-system-dev prometheus-cpp-dev
   nlohmann-json3-dev libxxhash-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   prometheus                           # promtool and a real Prometheus for the metrics tests
+  openssl                              # certificates for the TLS tests
 )
 BENCH_PKGS=(
   gzip bzip2 xz-utils zstd brotli zpaq bc
@@ -39,6 +41,11 @@ esac
 # was installed another way, so only ask apt for them when there is none.
 if [[ "${LMC_DEPS:-all}" == all ]] && ! command -v npm >/dev/null; then
   PKGS+=(nodejs npm)
+fi
+# The deploy test renders the Kustomize overlays with kubectl; Debian's is in
+# kubernetes-client (a newer kubectl already installed is used as it is).
+if [[ "${LMC_DEPS:-all}" == all ]] && ! command -v kubectl >/dev/null; then
+  PKGS+=(kubernetes-client)
 fi
 
 missing=()
@@ -62,3 +69,14 @@ fi
 blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null |
   awk '/^Value:/{print $2}')
 echo "install-deps: libblas.so.3 -> ${blas:-unknown}" >&2
+
+# The offline schema checks of deploy/ (tests/deploy_test.sh): pinned npm
+# packages, installed from the lock file.
+if [[ "${LMC_DEPS:-all}" == all ]]; then
+  V="$(cd "$(dirname "$0")/.." && pwd)/deploy/validate"
+  if [[ ! -d $V/node_modules || $V/package-lock.json -nt $V/node_modules ]]; then
+    echo "install-deps: npm ci in deploy/validate" >&2
+    (cd "$V" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$V/node_modules"
+  fi
+fi

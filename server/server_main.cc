@@ -121,8 +121,12 @@ int main(int argc, char** argv) {
     Log("cannot listen on " + config->listen);
     return 1;
   }
+  // grpc.health.v1: "" (readiness) is SERVING once the models are ready and
+  // until draining starts; "liveness" is SERVING while the process runs.
+  constexpr char kLiveness[] = "liveness";
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
+  health->SetServingStatus(kLiveness, true);
   Log("listening on port " + std::to_string(port) + (config->tls_cert.empty() ? "" : " with TLS") +
       " (not ready until models are loaded)");
 
@@ -173,7 +177,8 @@ int main(int argc, char** argv) {
     if (ec) return;
     Log(std::string("signal ") + std::to_string(sig) + ": draining");
     service.StartDraining();  // first: once health says NOT_SERVING, calls are refused
-    health->SetServingStatus(false);
+    health->SetServingStatus(false);  // every service, liveness too: set it back
+    health->SetServingStatus(kLiveness, true);
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(config->drain_seconds);
     wait_drained();
   });

@@ -228,9 +228,8 @@ TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
   ServerProcess server(ServerBinary(),
                        Flags({"--drain_seconds", "60", "--metrics_listen", "127.0.0.1:0"}));
   ASSERT_TRUE(server.ok());
-  const size_t at = server.startup_log().find("metrics on port ");
-  ASSERT_NE(at, std::string::npos);
-  const int metrics_port = std::atoi(server.startup_log().c_str() + at + 16);
+  const int metrics_port = PortAfter(server.startup_log(), "metrics on port ");
+  ASSERT_GT(metrics_port, 0);
   auto client = Client::Connect(server.address(), Patient());
   std::vector<std::string> inputs;
   for (int i = 0; i < 8; ++i) inputs.push_back(Text(40000 + i * 1000, 10 + i));
@@ -255,6 +254,8 @@ TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
   for (int i = 0; i < 500 && Health(server.address()) == 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  EXPECT_EQ(Health(server.address()), 2);  // not ready: endpoints drop the pod
+  EXPECT_EQ(Health(server.address(), grpc::InsecureChannelCredentials(), "liveness"), 1);
   ClientOptions once;
   once.max_attempts = 2;
   once.timeout = std::chrono::seconds(5);

@@ -54,14 +54,19 @@ std::string Text(size_t n, uint32_t seed) {
   return s;
 }
 
-int Health(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds) {
+int Health(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds,
+           const std::string& service) {
   auto channel = grpc::CreateChannel(address, creds);
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::ByteBuffer req, resp;  // HealthCheckRequest{service: ""} is empty
-  grpc::Slice empty("");
-  req = grpc::ByteBuffer(&empty, 1);
+  // HealthCheckRequest{service (field 1, string)}; empty when service is "".
+  std::string request;
+  if (!service.empty()) {
+    request = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  }
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
   grpc::Status status;
   std::atomic<bool> done{false};
   std::mutex mu;

@@ -30,9 +30,11 @@ ClientOptions Patient();
 // n bytes of JSON lines, from `seed`.
 std::string Text(size_t n, uint32_t seed);
 
-// grpc.health.v1.Health/Check: 1 SERVING, 2 NOT_SERVING, -1 when the call fails.
+// grpc.health.v1.Health/Check of `service` ("": the server as a whole): 1
+// SERVING, 2 NOT_SERVING, -1 when the call fails (NOT_FOUND included).
 int Health(const std::string& address,
-           std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials());
+           std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials(),
+           const std::string& service = "");
 
 // GET http://127.0.0.1:port/path: the body ("" on any failure).
 std::string HttpGet(int port, const std::string& path);
