@@ -53,6 +53,7 @@ int Usage(int code) {
       "usage: lmc compress|decompress [options] [FILE...]\n"
       "       lmc info FILE...\n"
       "       lmc models\n"
+      "       lmc --server T health [SERVICE]   exit 0 when the server is SERVING\n"
       "options:\n"
       "  -c, --stdout      write to standard output, keep the input\n"
       "  -o, --output F    write to F (one input)\n"
@@ -397,8 +398,12 @@ int main(int argc, char** argv) {
     return Usage(1);
   }
   if (a.command != "compress" && a.command != "decompress" && a.command != "info" &&
-      a.command != "models") {
+      a.command != "models" && a.command != "health") {
     return Usage(1);
+  }
+  if (a.command == "health" && a.server.empty()) {
+    std::fprintf(stderr, "lmc: health asks a server: lmc --server HOST:PORT health\n");
+    return 1;
   }
   if (!a.server.empty()) {
     if (a.command == "info") {
@@ -409,6 +414,14 @@ int main(int argc, char** argv) {
     if (!options.ok()) {
       std::fprintf(stderr, "lmc: %s\n", std::string(options.status().message()).c_str());
       return 1;
+    }
+    if (a.command == "health") {  // for container health checks; a short deadline
+      options->timeout = std::chrono::seconds(5);
+      auto serving = lmc::Client::Connect(a.server, *options)
+                         ->Serving(a.files.empty() ? "" : a.files.front());
+      if (!serving.ok()) return Fail(a.server, serving.status());
+      std::printf("%s\n", *serving ? "SERVING" : "NOT_SERVING");
+      return *serving ? 0 : 1;
     }
     RemoteBackend remote(a.server, a.model, *options);
     if (a.command == "models") {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 
 namespace lmc {
@@ -115,6 +117,28 @@ absl::StatusOr<std::vector<v1::ModelInfo>> Client::ListModels() {
   auto ctx = NewContext();
   if (absl::Status s = FromGrpc(stub_->ListModels(ctx.get(), {}, &resp)); !s.ok()) return s;
   return std::vector<v1::ModelInfo>(resp.models().begin(), resp.models().end());
+}
+
+absl::StatusOr<bool> Client::Serving(const std::string& service) {
+  // No health stubs ship with Debian's gRPC: the two messages by hand.
+  // HealthCheckRequest{string service = 1}; HealthCheckResponse{enum status = 1}.
+  if (service.size() > 127) return absl::InvalidArgumentError("service name too long");
+  std::string request;
+  if (!service.empty()) request = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::GenericStub stub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  if (absl::Status s = FromGrpc(done.get_future().get()); !s.ok()) return s;
+  std::vector<grpc::Slice> slices;
+  if (!resp.Dump(&slices).ok()) return absl::DataLossError("unreadable health response");
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 1;  // status: SERVING (1)
 }
 
 namespace {

@@ -61,6 +61,10 @@ class Client {
   absl::StatusOr<std::string> Compress(std::string_view data, const std::string& model = "");
   absl::StatusOr<std::string> Decompress(std::string_view frame);
   absl::StatusOr<std::vector<v1::ModelInfo>> ListModels();
+  // grpc.health.v1.Health/Check of `service` ("": the server as a whole,
+  // SERVING once its models are ready; "liveness": the process answers). True
+  // when SERVING; an error when the call fails (NOT_FOUND: unknown service).
+  absl::StatusOr<bool> Serving(const std::string& service = "");
   // Inputs of any size: reads `in` to its end, writes frames (or the original)
   // to `out` as they come.
   absl::Status CompressStream(std::istream& in, std::ostream& out, const std::string& model = "");

@@ -63,6 +63,8 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     c->tls_key = std::string(value);
   } else if (key == "tls_client_ca") {
     c->tls_client_ca = std::string(value);
+  } else if (key == "health_listen") {
+    c->health_listen = std::string(value);
   } else if (key == "auth_tokens") {
     c->auth_tokens = std::string(value);
   } else if (key == "drain_seconds") {

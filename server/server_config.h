@@ -18,6 +18,9 @@
 //   --tls_cert FILE          TLS: the server's certificate chain (PEM); with
 //   --tls_key FILE           its private key. Both or neither; none: plaintext
 //   --tls_client_ca FILE     also require client certificates signed by this CA
+//   --health_listen ADDR     also serve grpc.health.v1 alone, in plaintext, on
+//                            ADDR: for probes that cannot speak TLS
+//                            (Kubernetes' gRPC probes); empty: off
 //   --auth_tokens FILE       require a bearer token (token_auth.h) on every
 //                            lmc.v1.Compressor call
 #ifndef LMC_SERVER_SERVER_CONFIG_H_
@@ -45,6 +48,7 @@ struct ServerConfig {
   std::string metrics_listen;
   std::string tls_cert, tls_key, tls_client_ca;  // file paths; empty: off
   std::string auth_tokens;                       // file path; empty: no tokens
+  std::string health_listen;                     // plaintext health-only port; empty: off
 };
 
 absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,

@@ -67,6 +67,23 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const lmc::
   return grpc::SslServerCredentials(opts);
 }
 
+// The health statuses of the main server and of the plaintext health-only
+// server (--health_listen), kept equal: "" (readiness) is SERVING once the
+// models are ready and until draining starts; "liveness" while the process runs.
+class Health {
+ public:
+  void Add(grpc::Server* server) { services_.push_back(server->GetHealthCheckService()); }
+  void SetReady(bool ready) {
+    for (auto* h : services_) {
+      h->SetServingStatus(ready);  // sets every service, liveness too: set it back
+      h->SetServingStatus("liveness", true);
+    }
+  }
+
+ private:
+  std::vector<grpc::HealthCheckServiceInterface*> services_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,14 +138,26 @@ int main(int argc, char** argv) {
     Log("cannot listen on " + config->listen);
     return 1;
   }
-  // grpc.health.v1: "" (readiness) is SERVING once the models are ready and
-  // until draining starts; "liveness" is SERVING while the process runs.
-  constexpr char kLiveness[] = "liveness";
-  auto* health = server->GetHealthCheckService();
-  health->SetServingStatus(false);
-  health->SetServingStatus(kLiveness, true);
+  Health health;
+  health.Add(server.get());
+  health.SetReady(false);
   Log("listening on port " + std::to_string(port) + (config->tls_cert.empty() ? "" : " with TLS") +
       " (not ready until models are loaded)");
+  std::unique_ptr<grpc::Server> health_server;
+  if (!config->health_listen.empty()) {
+    grpc::ServerBuilder hb;  // grpc.health.v1 only: the default health service
+    int health_port = 0;
+    hb.AddListeningPort(config->health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_server = hb.BuildAndStart();
+    if (!health_server || health_port == 0) {
+      Log("cannot serve health on " + config->health_listen);
+      server->Shutdown();
+      return 1;
+    }
+    health.Add(health_server.get());
+    health.SetReady(false);
+    Log("health on port " + std::to_string(health_port));
+  }
 
   for (const auto& [name, path] : config->models) {
     absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
@@ -160,7 +189,7 @@ int main(int argc, char** argv) {
     });
   };
   sample();
-  health->SetServingStatus(true);
+  health.SetReady(true);
   Log("serving");
   std::chrono::steady_clock::time_point drain_end;
   std::function<void()> wait_drained = [&] {
@@ -177,14 +206,14 @@ int main(int argc, char** argv) {
     if (ec) return;
     Log(std::string("signal ") + std::to_string(sig) + ": draining");
     service.StartDraining();  // first: once health says NOT_SERVING, calls are refused
-    health->SetServingStatus(false);  // every service, liveness too: set it back
-    health->SetServingStatus(kLiveness, true);
+    health.SetReady(false);
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(config->drain_seconds);
     wait_drained();
   });
   io.run();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server->Wait();
+  if (health_server) health_server->Shutdown(std::chrono::system_clock::now());
   Log("stopped");
   return 0;
 }

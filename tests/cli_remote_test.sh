@@ -32,6 +32,10 @@ check "local frame decodes on the server" bash -c "'$LMC' --server $S decompress
 check "big input through the streams" bash -c "'$LMC' --server $S compress -c '$T/big.txt' >'$T/big.lmc'"
 check "streamed frames decode locally" bash -c "'$LMC' decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"
 check "and on the server" bash -c "'$LMC' --server $S decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"
+check "health: SERVING, exit 0" bash -c "'$LMC' --server $S health | grep -qx SERVING"
+check "health liveness: exit 0" bash -c "'$LMC' --server $S health liveness >/dev/null"
+"$LMC" --server "$S" health nosuch >/dev/null 2>&1; rc=$?
+check "health of an unknown service: exit 1 (got $rc)" test $rc = 1
 check "models lists tiny" bash -c "'$LMC' --server $S models | grep -q ' tiny (default)'"
 head -c 100 "$T/remote.lmc" >"$T/cut.lmc"
 "$LMC" --server "$S" decompress -c "$T/cut.lmc" >/dev/null 2>&1; rc=$?

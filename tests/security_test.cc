@@ -2,6 +2,7 @@
 // made here with openssl, the client library on both sides of every check.
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "client/lmc_client.h"
 #include "engine/codec.h"
@@ -145,6 +146,43 @@ TEST(SecurityTest, PlaintextAndUntrustedClientsFailCleanly) {
   // The server is unharmed: a proper client still gets exact answers.
   auto good = Client::Connect(Target(server), Tls(Certificates().ca, ""));
   ExpectRoundTrip(*good, 4);
+}
+
+TEST(SecurityTest, PlaintextHealthPortServesProbesAndNothingElse) {
+  ServerProcess server(ServerBinary(),
+                       ServerFlags({"--health_listen", "127.0.0.1:0", "--auth_tokens",
+                                    Certificates().tokens, "--metrics_listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(server.ok()) << server.startup_log();
+  const int health_port = PortAfter(server.startup_log(), "health on port ");
+  ASSERT_GT(health_port, 0) << server.startup_log();
+  const std::string health = "127.0.0.1:" + std::to_string(health_port);
+  EXPECT_EQ(Health(health), 1);
+  EXPECT_EQ(Health(health, grpc::InsecureChannelCredentials(), "liveness"), 1);
+  ClientOptions o = Failing(Patient());
+  o.token = kToken;
+  auto plaintext = Client::Connect(health, o);
+  EXPECT_EQ(plaintext->Compress("hello").status().code(), absl::StatusCode::kUnimplemented);
+  // Draining (a call in flight keeps the server up): the health port says
+  // NOT_SERVING like the main port, and liveness stays SERVING.
+  const std::string big = Text(1 << 20, 9);
+  std::thread call([&] {
+    auto client = Client::Connect(Target(server), Tls(Certificates().ca));
+    absl::StatusOr<std::string> frame = client->Compress(big);
+    EXPECT_TRUE(frame.ok()) << frame.status();
+  });
+  const int metrics_port = PortAfter(server.startup_log(), "metrics on port ");
+  for (int i = 0; i < 3000; ++i) {
+    if (Sample(HttpGet(metrics_port, "/metrics"), "lmc_in_flight_requests") >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server.Signal(SIGTERM);
+  for (int i = 0; i < 250 && Health(health) == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Health(health), 2);
+  EXPECT_EQ(Health(health, grpc::InsecureChannelCredentials(), "liveness"), 1);
+  call.join();
+  EXPECT_EQ(server.Wait(), 0);
 }
 
 TEST(SecurityTest, MutualTlsNeedsAClientCertificateFromTheCa) {

@@ -5,16 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <random>
 #include <sstream>
 
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "model/random_model.h"
 
@@ -56,38 +52,12 @@ std::string Text(size_t n, uint32_t seed) {
 
 int Health(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds,
            const std::string& service) {
-  auto channel = grpc::CreateChannel(address, creds);
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  // HealthCheckRequest{service (field 1, string)}; empty when service is "".
-  std::string request;
-  if (!service.empty()) {
-    request = std::string("\x0a") + static_cast<char>(service.size()) + service;
-  }
-  grpc::Slice slice(request);
-  grpc::ByteBuffer req(&slice, 1), resp;
-  grpc::Status status;
-  std::atomic<bool> done{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> l(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_all();
-                 });
-  std::unique_lock<std::mutex> l(mu);
-  cv.wait(l, [&] { return done.load(); });
-  if (!status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  resp.Dump(&slices);
-  std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  // HealthCheckResponse{status = 1 (field 1, varint)}: 08 01; SERVING = 1.
-  if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
-  return bytes.empty() ? 0 : -1;
+  ClientOptions o;
+  o.timeout = std::chrono::seconds(5);
+  Client client(MakeChannel(address, o, creds), o);
+  absl::StatusOr<bool> serving = client.Serving(service);
+  if (!serving.ok()) return -1;
+  return *serving ? 1 : 2;
 }
 
 std::string HttpGet(int port, const std::string& path) {
