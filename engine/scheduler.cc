@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "boost/asio/post.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "engine/chunk_coder.h"
 #include "model/evaluator.h"
 
@@ -40,7 +42,9 @@ struct Scheduler::Running {
 Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options,
                      SchedulerObserver* observer)
     : model_(model), opt_(options), observer_(observer) {
-  for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  const int n = std::max(1, opt_.workers);
+  workers_ = std::make_unique<boost::asio::thread_pool>(n);
+  for (int i = 0; i < n; ++i) boost::asio::post(*workers_, [this] { WorkerLoop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -49,7 +53,7 @@ Scheduler::~Scheduler() {
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  workers_->join();
   for (auto& [job, index] : queue_) job->Finish(absl::UnavailableError("server is shutting down"));
 }
 

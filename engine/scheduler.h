@@ -26,11 +26,14 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "model/int_model.h"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 namespace lmc {
 
@@ -90,7 +93,8 @@ class Scheduler {
   std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;  // job, chunk index
   bool stopping_ = false;
   std::atomic<size_t> running_{0};
-  std::vector<std::thread> workers_;
+  // Runs one WorkerLoop per worker, each for the scheduler's lifetime.
+  std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 
 }  // namespace lmc
