@@ -122,9 +122,9 @@ TEST(ServerTest, ConcurrentClientsGetExactLocalModeFrames) {
   std::atomic<int> exact{0}, failures{0};
   for (int i = 0; i < 64; ++i) {
     threads.emplace_back([&, i] {
-      const std::string data = Text(i == 63 ? 2 << 20 : sizes[i % 8], i);
+      const std::string data = Text(i == 63 ? 5000000 : sizes[i % 8], i);
       std::string frame;
-      if (i == 63) {  // 2 MiB through the streams (frames of one segment each)
+      if (i == 63) {  // 5 MB through the streams (frames of one segment each)
         std::istringstream in(data);
         std::ostringstream out;
         absl::Status s = client->CompressStream(in, out);
