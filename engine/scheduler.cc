@@ -127,7 +127,14 @@ std::vector<std::pair<std::shared_ptr<Scheduler::Job>, absl::Status>> Scheduler:
   return failed;
 }
 
+void Scheduler::ReportRunning(size_t now, size_t* reported) {
+  running_.fetch_add(now);
+  running_.fetch_sub(*reported);
+  *reported = now;
+}
+
 void Scheduler::WorkerLoop() {
+  size_t reported = 0;  // this worker's part of running_
   BatchEvaluator ev(model_);
   std::vector<Running> running;
   std::vector<StreamInput> batch;
@@ -143,8 +150,14 @@ void Scheduler::WorkerLoop() {
       for (const Running& r : running) {
         tokens += r.enc ? std::min<int>(opt_.block_tokens, r.enc->remaining()) : 1;
       }
-      while (!queue_.empty() && static_cast<int>(running.size()) < opt_.max_batch_streams &&
-             tokens < opt_.token_budget) {
+      // A worker takes its fair share of the work in sight, so that a burst of
+      // chunks is spread over every worker rather than batched on the first
+      // one awake (measured: 16 simultaneous 1 MB decompressions ran on one of
+      // two workers at 0.015 MB/s).
+      const size_t workers = static_cast<size_t>(std::max(1, opt_.workers));
+      const size_t share = (running_.load() + queue_.size() + workers - 1) / workers;
+      const size_t limit = std::min(static_cast<size_t>(opt_.max_batch_streams), share);
+      while (!queue_.empty() && running.size() < limit && tokens < opt_.token_budget) {
         auto [job, i] = std::move(queue_.front());
         queue_.pop_front();
         if (job->finished) continue;
@@ -161,6 +174,7 @@ void Scheduler::WorkerLoop() {
         }
         running.push_back(std::move(r));
       }
+      ReportRunning(running.size(), &reported);  // before others compute their share
     }
     // Drop the chunks of jobs that were cancelled, timed out or failed, running
     // and queued.
@@ -181,7 +195,7 @@ void Scheduler::WorkerLoop() {
       for (auto& [j, status] : dropped) j->Finish(status);
     }
     std::erase_if(running, [](const Running& r) { return r.job->finished.load(); });
-    running_ = running.size();
+    ReportRunning(running.size(), &reported);
     if (running.empty()) continue;
     // One model step for every running chunk.
     batch.clear();
@@ -224,7 +238,7 @@ void Scheduler::WorkerLoop() {
       if (--job.remaining == 0) job.Finish(std::move(job.results));
     }
     std::erase_if(running, [](const Running& r) { return r.complete || r.job->finished.load(); });
-    running_ = running.size();
+    ReportRunning(running.size(), &reported);
   }
   for (Running& r : running) r.job->Finish(absl::UnavailableError("server is shutting down"));
 }

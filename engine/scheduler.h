@@ -84,6 +84,8 @@ class Scheduler {
   // the latter (to be finished outside the lock). Requires mu_.
   std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> PurgeLocked();
   void WorkerLoop();
+  // Moves this worker's part of running_ from *reported to `now`.
+  void ReportRunning(size_t now, size_t* reported);
 
   const IntModel& model_;
   SchedulerOptions opt_;
@@ -92,7 +94,7 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;  // job, chunk index
   bool stopping_ = false;
-  std::atomic<size_t> running_{0};
+  std::atomic<size_t> running_{0};  // chunks in all workers' batches
   // Runs one WorkerLoop per worker, each for the scheduler's lifetime.
   std::unique_ptr<boost::asio::thread_pool> workers_;
 };

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
+#include <set>
 #include <random>
 #include <thread>
 
@@ -53,6 +55,49 @@ Result RunDecode(Scheduler& s, const std::vector<std::string>& payloads,
                                    [&](Result r) { p.set_value(std::move(r)); });
   if (!st.ok()) return st;
   return p.get_future().get();
+}
+
+// Records every model step: which thread ran it, with how many chunks.
+class StepRecorder : public SchedulerObserver {
+ public:
+  void Admitted(double) override { ++admitted_; }
+  void Stepped(int streams, int, double) override {
+    std::lock_guard<std::mutex> l(mu_);
+    threads_.insert(std::this_thread::get_id());
+    max_streams_ = std::max(max_streams_, streams);
+  }
+  int admitted() const { return admitted_; }
+  size_t threads() {
+    std::lock_guard<std::mutex> l(mu_);
+    return threads_.size();
+  }
+  int max_streams() {
+    std::lock_guard<std::mutex> l(mu_);
+    return max_streams_;
+  }
+
+ private:
+  std::atomic<int> admitted_{0};
+  std::mutex mu_;
+  std::set<std::thread::id> threads_;
+  int max_streams_ = 0;
+};
+
+// A burst of 16 chunks on 2 workers: each takes its share (at most 8), so both
+// run, rather than one batching all 16 while the other idles.
+TEST(SchedulerTest, ABurstIsSharedByTheWorkers) {
+  auto model = Tiny();
+  StepRecorder steps;
+  Scheduler s(*model, {.workers = 2, .max_batch_streams = 32, .token_budget = 1 << 20},
+              &steps);
+  const std::string text = Text(16 * 300, 21);
+  Result r = RunEncode(s, Cut(text, 300));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 16u);
+  EXPECT_EQ(steps.admitted(), 16);
+  EXPECT_EQ(steps.threads(), 2u);
+  EXPECT_LE(steps.max_streams(), 8);
+  EXPECT_GT(steps.max_streams(), 0);
 }
 
 // Many jobs of mixed sizes from many threads, sharing batches: every chunk's
