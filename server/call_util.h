@@ -38,27 +38,24 @@ inline Scheduler::Check MakeCheck(std::shared_ptr<CallFlags> flags) {
   };
 }
 
-// One call's metrics: started at construction, handled at Done. `metrics` may be
-// null (no metrics port).
+// One call's metrics: started at construction, handled at Done.
 class CallMetrics {
  public:
-  CallMetrics(ServerMetrics* metrics, std::string type, std::string method)
+  CallMetrics(ServerMetrics& metrics, std::string type, std::string method)
       : m_(metrics), type_(std::move(type)), method_(std::move(method)),
         start_(std::chrono::steady_clock::now()) {
-    if (m_) m_->Started(type_, method_);
+    m_.Started(type_, method_);
   }
-  void Received() { if (m_) m_->MsgReceived(type_, method_); }
-  void Sent() { if (m_) m_->MsgSent(type_, method_); }
+  void Received() { m_.MsgReceived(type_, method_); }
+  void Sent() { m_.MsgSent(type_, method_); }
   void Done(const absl::Status& s) {
-    if (m_) {
-      m_->Handled(type_, method_, s,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    }
+    m_.Handled(type_, method_, s,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   }
-  ServerMetrics* metrics() const { return m_; }
+  ServerMetrics& metrics() const { return m_; }
 
  private:
-  ServerMetrics* m_;
+  ServerMetrics& m_;
   std::string type_, method_;
   std::chrono::steady_clock::time_point start_;
 };

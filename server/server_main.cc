@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     Log("TLS: " + std::string(creds.status().message()));
     return 1;
   }
-  lmc::CompressorService service(&models, *config, &metrics, auth ? &*auth : nullptr);
+  lmc::CompressorService service(&models, *config, metrics, auth ? &*auth : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

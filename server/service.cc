@@ -14,7 +14,7 @@ namespace {
 // scheduler when the client cancels.
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
-  UnaryCall(grpc::CallbackServerContext* ctx, InFlight* in_flight, ServerMetrics* metrics,
+  UnaryCall(grpc::CallbackServerContext* ctx, InFlight* in_flight, ServerMetrics& metrics,
             const char* method)
       : flags_(std::make_shared<CallFlags>()),
         in_flight_(in_flight),
@@ -29,7 +29,7 @@ class UnaryCall : public grpc::ServerUnaryReactor {
     in_flight_->End();
     Finish(ToGrpc(s));
   }
-  ServerMetrics* metrics() const { return metrics_.metrics(); }
+  ServerMetrics& metrics() const { return metrics_.metrics(); }
   const std::shared_ptr<CallFlags>& flags() const { return flags_; }
   void OnCancel() override { flags_->cancelled = true; }
   void OnDone() override { delete this; }
@@ -84,7 +84,7 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
         resp->set_frame(*std::move(frame));
         resp->set_model_fingerprint(model->fingerprint_hex());
         resp->set_original_bytes(original);
-        if (call->metrics()) call->metrics()->Compressed(name, original, resp->frame().size());
+        call->metrics().Compressed(name, original, resp->frame().size());
         call->Done(absl::OkStatus());
       });
   if (!s.ok()) call->Done(s);
@@ -126,7 +126,7 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
         absl::StatusOr<std::string> data = FinishDecompress(*p, *std::move(parts));
         if (!data.ok()) return call->Done(data.status());
         resp->set_data(*std::move(data));
-        if (call->metrics()) call->metrics()->Decompressed(name, resp->data().size(), frame_bytes);
+        call->metrics().Decompressed(name, resp->data().size(), frame_bytes);
         call->Done(absl::OkStatus());
       });
   if (!s.ok()) call->Done(s);

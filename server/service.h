@@ -17,9 +17,10 @@ namespace lmc {
 
 class CompressorService final : public v1::Compressor::CallbackService {
  public:
-  // `metrics` may be null; `auth` too (no tokens needed).
-  CompressorService(ModelRegistry* models, const ServerConfig& config,
-                    ServerMetrics* metrics = nullptr, const TokenAuth* auth = nullptr)
+  // `metrics` records every call (served or not); `auth` may be null (no
+  // tokens needed).
+  CompressorService(ModelRegistry* models, const ServerConfig& config, ServerMetrics& metrics,
+                    const TokenAuth* auth = nullptr)
       : models_(models), config_(config), metrics_(metrics), auth_(auth) {}
 
   // New calls get UNAVAILABLE from now on; calls in flight go on.
@@ -47,12 +48,12 @@ class CompressorService final : public v1::Compressor::CallbackService {
   ModelRegistry* models() { return models_; }
   const ServerConfig& config() const { return config_; }
   InFlight& in_flight_counter() { return in_flight_; }
-  ServerMetrics* metrics() { return metrics_; }
+  ServerMetrics& metrics() { return metrics_; }
 
  private:
   ModelRegistry* models_;
   const ServerConfig& config_;
-  ServerMetrics* metrics_;
+  ServerMetrics& metrics_;
   const TokenAuth* auth_;  // null: no tokens needed
   std::atomic<bool> draining_{false};
   InFlight in_flight_;

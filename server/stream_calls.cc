@@ -120,9 +120,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
           resp_.set_frame(*std::move(frame));
           resp_.set_model_fingerprint(served_->model->fingerprint_hex());
           resp_.set_original_bytes(segment_.size());
-          if (service_->metrics()) {
-            service_->metrics()->Compressed(served_->name, segment_.size(), resp_.frame().size());
-          }
+          service_->metrics().Compressed(served_->name, segment_.size(), resp_.frame().size());
           StartWrite(&resp_);
         });
     if (!s.ok()) Done(s);
@@ -196,9 +194,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
           absl::StatusOr<std::string> data = FinishDecompress(plan_, *std::move(parts));
           if (!data.ok()) return Done(data.status());
           output_ = *std::move(data);
-          if (service_->metrics()) {
-            service_->metrics()->Decompressed(served_name_, output_.size(), frame_.size());
-          }
+          service_->metrics().Decompressed(served_name_, output_.size(), frame_.size());
           written_ = 0;
           ++frames_;
           WriteNextPiece();
