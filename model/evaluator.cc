@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/range_coder.h"
+#include "model/attention_kernels.h"
 #include "model/kernels.h"
 
 namespace lmc {
@@ -27,7 +28,9 @@ inline int8_t ClampInt8(int64_t v, int64_t lo = -127) {
 
 StreamState::StreamState(const IntModel& model) {
   const ModelConfig& c = model.config();
-  kv_.assign(size_t(c.n_layers) * 2 * c.window * c.d_model, 0);
+  const kernels::KvLayout kv(c.d_model, c.n_heads, c.window);
+  keys_.assign(size_t(c.n_layers) * kv.key_bytes, 128);
+  values_.assign(size_t(c.n_layers) * kv.value_bytes, 0);
 }
 
 void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& table,
@@ -61,17 +64,20 @@ void BatchEvaluator::Norm(int rows) {
   const int d = c.d_model;
   const int64_t eps = std::max<int64_t>(1, (int64_t{1} << (2 * c.residual_bits)) >> 17);
   z_.resize(size_t(rows) * d);
+  num_.resize(std::max<size_t>(num_.size(), d));
   for (int r = 0; r < rows; ++r) {
     const int32_t* x = &x_[size_t(r) * d];
     int64_t sum = 0;
     for (int i = 0; i < d; ++i) sum += x[i];
     const int64_t mean = RoundDiv(sum, d);
     int64_t sq = 0;
-    for (int i = 0; i < d; ++i) sq += (x[i] - mean) * (x[i] - mean);
+    for (int i = 0; i < d; ++i) {
+      num_[i] = (x[i] - mean) * c.norm_steps;
+      sq += (x[i] - mean) * (x[i] - mean);
+    }
     const int64_t den = std::max<int64_t>(
         1, static_cast<int64_t>(kernels::ISqrt(static_cast<uint64_t>(sq / d + eps))));
-    int8_t* z = &z_[size_t(r) * d];
-    for (int i = 0; i < d; ++i) z[i] = ClampInt8(RoundDiv((x[i] - mean) * c.norm_steps, den));
+    kernels::DivideClampInt8(num_.data(), d, den, &z_[size_t(r) * d]);
   }
 }
 
@@ -80,39 +86,27 @@ void BatchEvaluator::Attend(int layer, StreamState& s, int64_t pos, int row) {
   const IntLayer& L = m_.layers[layer];
   const int d = c.d_model, hd = c.head_dim(), W = c.window;
   const int8_t* q = &qkv_[size_t(row) * 3 * d];
-  // Keys are stored transposed ([d][W]) so that scores for all slots are one
-  // contiguous multiply-add per key dimension; values as [W][d].
-  int8_t* kt = &s.kv_[size_t(layer) * 2 * W * d];
-  int8_t* vc = kt + size_t(W) * d;
+  uint8_t* keys = &s.keys_[size_t(layer) * kv_.key_bytes];
+  int8_t* values = &s.values_[size_t(layer) * kv_.value_bytes];
   const int slot = static_cast<int>(pos % W);
-  for (int i = 0; i < d; ++i) kt[size_t(i) * W + slot] = q[d + i];
-  std::memcpy(vc + size_t(slot) * d, q + 2 * d, d);
+  kv_.StoreKey(keys, slot, q + d);
+  kv_.StoreValue(values, slot, q + 2 * d);
   // Slots 0..n-1 hold positions; slot t is at distance (slot - t) mod W.
   const int n = static_cast<int>(std::min<int64_t>(pos + 1, W));
-  dot_.resize(n);
-  weight_.resize(n);
-  num_.resize(hd);
-  const int64_t table_size = static_cast<int64_t>(m_.exp_table.size());
+  dot_.resize(kv_.slots);
+  weight_.resize(kv_.slots);
+  num_.resize(std::max<size_t>(num_.size(), hd));
+  query_.assign(size_t(4) * kv_.groups, 0);
   for (int h = 0; h < c.n_heads; ++h) {
-    int32_t* dot = dot_.data();
-    kernels::QueryKeyDots(q + h * hd, kt + size_t(h) * hd * W, hd, W, n, dot);
-    int64_t mx = INT64_MIN;
-    for (int t = 0; t < n; ++t) {
-      const int64_t dist = t <= slot ? slot - t : slot - t + W;
-      int64_t sc = RoundShift(int64_t{dot[t]} * L.score_m, L.score_s);
-      sc = std::clamp(sc, -kScoreLimit, kScoreLimit) - int64_t{m_.alibi[h]} * dist;
-      weight_[t] = sc;
-      mx = std::max(mx, sc);
-    }
-    int64_t denom = 0;
-    for (int t = 0; t < n; ++t) {
-      const int64_t diff = mx - weight_[t];
-      weight_[t] = diff < table_size ? m_.exp_table[diff] : 0;
-      denom += weight_[t];
-    }
-    kernels::WeightedValueSum(weight_.data(), vc + h * hd, d, n, hd, num_.data());
-    int8_t* out = &att_[size_t(row) * d + h * hd];
-    for (int i = 0; i < hd; ++i) out[i] = ClampInt8(RoundDiv(num_[i], denom));
+    std::copy(q + h * hd, q + (h + 1) * hd, query_.begin());
+    kernels::QueryKeyDots(query_.data(), kv_.HeadKeys(keys, h), kv_.groups, kv_.slots, n,
+                          dot_.data());
+    const int64_t denom = kernels::AttentionWeights(
+        dot_.data(), n, slot, W, L.score_m, L.score_s, m_.alibi[h], m_.exp_table.data(),
+        static_cast<int>(m_.exp_table.size()), weight_.data());
+    kernels::WeightedValueSum(weight_.data(), n, kv_.HeadValues(values, h), 2 * d, hd,
+                              num_.data());
+    kernels::DivideClampInt8(num_.data(), hd, denom, &att_[size_t(row) * d + h * hd]);
   }
 }
 

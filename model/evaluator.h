@@ -23,6 +23,7 @@
 #include <span>
 #include <vector>
 
+#include "model/attention_kernels.h"
 #include "model/int_model.h"
 
 namespace lmc {
@@ -34,8 +35,9 @@ class StreamState {
 
  private:
   friend class BatchEvaluator;
-  int64_t pos_ = 0;           // tokens fed so far
-  std::vector<int8_t> kv_;    // [layer]{keys [d_model][window], values [window][d_model]}
+  int64_t pos_ = 0;              // tokens fed so far
+  std::vector<uint8_t> keys_;    // [layer] keys, kernels::KvLayout
+  std::vector<int8_t> values_;   // [layer] values, kernels::KvLayout
 };
 
 struct StreamInput {
@@ -45,7 +47,8 @@ struct StreamInput {
 
 class BatchEvaluator {
  public:
-  explicit BatchEvaluator(const IntModel& model) : m_(model) {}
+  explicit BatchEvaluator(const IntModel& model)
+      : m_(model), kv_(model.config().d_model, model.config().n_heads, model.config().window) {}
   BatchEvaluator(const BatchEvaluator&) = delete;
   BatchEvaluator& operator=(const BatchEvaluator&) = delete;
 
@@ -58,6 +61,7 @@ class BatchEvaluator {
   void Attend(int layer, StreamState& s, int64_t pos, int row);
 
   const IntModel& m_;
+  const kernels::KvLayout kv_;  // how StreamState keeps its keys and values
   // Scratch, reused across calls: one evaluator per thread.
   std::vector<int32_t> x_;     // residual stream [rows][d]
   std::vector<int8_t> z_;      // normalised activations [rows][d]
@@ -65,8 +69,9 @@ class BatchEvaluator {
   std::vector<int8_t> qkv_;    // [rows][3d]
   std::vector<int8_t> att_;    // attention outputs [rows][d]
   std::vector<int8_t> h_;      // MLP hidden [rows][d_ff]
-  std::vector<int32_t> dot_;
-  std::vector<int64_t> weight_, num_;
+  std::vector<int8_t> query_;   // one head's query, zero-padded to the key groups
+  std::vector<int32_t> dot_, weight_;
+  std::vector<int64_t> num_;
   std::vector<int64_t> logits_;
 };
 

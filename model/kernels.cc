@@ -1,5 +1,8 @@
 #include "model/kernels.h"
 
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined"
+// vectors (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@ bool DetectVnni() {
   if (const char* e = std::getenv("LMC_NO_SIMD"); e && *e == '1') return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
          __builtin_cpu_supports("avx512vnni");
 }
 
@@ -191,51 +195,13 @@ void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
-                  int32_t* dot) {
-  for (int t = 0; t < n; ++t) dot[t] = 0;
-  for (int i = 0; i < dims; ++i) {
-    const int32_t qi = q[i];
-    const int8_t* row = kt + size_t(i) * stride;
-    for (int t = 0; t < n; ++t) dot[t] += qi * row[t];
-  }
-}
-
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
-                      int dims, int64_t* num) {
-  // Each weight splits into 14 high and 10 low bits; both partial sums stay in
-  // int32 over blocks of 64 rows (2^14 * 127 * 64 < 2^31), then go to int64.
-  constexpr int kMaxDims = 1024;
-  int32_t hi[kMaxDims], lo[kMaxDims];
-  for (int i = 0; i < dims; ++i) num[i] = 0;
-  for (int t0 = 0; t0 < n; t0 += 64) {
-    for (int i = 0; i < dims; ++i) hi[i] = 0, lo[i] = 0;
-    bool any = false;
-    const int t1 = std::min(n, t0 + 64);
-    for (int t = t0; t < t1; ++t) {
-      const int32_t w = static_cast<int32_t>(weight[t]);
-      if (w == 0) continue;
-      any = true;
-      const int32_t wh = w >> 10, wl = w & 1023;
-      const int8_t* row = v + size_t(t) * stride;
-      for (int i = 0; i < dims; ++i) {
-        hi[i] += wh * row[i];
-        lo[i] += wl * row[i];
-      }
-    }
-    if (!any) continue;
-    for (int i = 0; i < dims; ++i) num[i] += (int64_t{hi[i]} << 10) + lo[i];
-  }
-}
-
 // round_shift(acc * m + b, s): the requantisation both callers below share.
 inline int64_t Requant(int32_t acc, int32_t m, int32_t s, int64_t b) {
   return (int64_t{acc} * m + b + (int64_t{1} << (s - 1))) >> s;
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+namespace portable {
+
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
                  const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
   for (int r = 0; r < rows; ++r) {
@@ -248,7 +214,6 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x) {
   for (int r = 0; r < rows; ++r) {
@@ -259,6 +224,77 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
       xr[o] = static_cast<int32_t>(v < -limit ? -limit : v > limit ? limit : v);
     }
   }
+}
+
+}  // namespace portable
+
+namespace {
+
+#define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+// round_shift(acc * m + b, s) for the 8 columns o0.. (masked), as int64 lanes:
+// |acc|, m < 2^31 and |b| <= 2^61 keep every step inside int64, as in the loop.
+LMC_AVX512 inline __m512i Requant8(const int32_t* a, const int32_t* m, const int32_t* s,
+                                   const int64_t* b, __mmask8 live) {
+  const __m512i acc = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, a));
+  const __m512i mul = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, m));
+  const __m512i sh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, s));
+  const __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1),
+                                         _mm512_sub_epi64(sh, _mm512_set1_epi64(1)));
+  const __m512i v = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mul),
+                                                      _mm512_maskz_loadu_epi64(live, b)),
+                                     half);
+  return _mm512_srav_epi64(v, sh);
+}
+
+inline __mmask8 Live(int cols, int o0) {
+  return cols - o0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (cols - o0)) - 1);
+}
+
+LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const int32_t* m,
+                                  const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
+  const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* a = acc + size_t(r) * cols;
+    int8_t* o8 = out8 + size_t(r) * cols;
+    for (int o0 = 0; o0 < cols; o0 += 8) {
+      const __mmask8 live = Live(cols, o0);
+      const __m512i v = Requant8(a + o0, m + o0, s + o0, b + o0, live);
+      _mm512_mask_cvtepi64_storeu_epi8(o8 + o0, live,
+                                       _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+    }
+  }
+}
+
+LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
+                                         const int32_t* m, const int32_t* s, const int64_t* b,
+                                         int64_t limit, int32_t* x) {
+  const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* a = acc + size_t(r) * cols;
+    int32_t* xr = x + size_t(r) * cols;
+    for (int o0 = 0; o0 < cols; o0 += 8) {
+      const __mmask8 live = Live(cols, o0);
+      const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr + o0));
+      const __m512i v = _mm512_add_epi64(old, Requant8(a + o0, m + o0, s + o0, b + o0, live));
+      _mm512_mask_cvtepi64_storeu_epi32(xr + o0, live,
+                                        _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+    }
+  }
+}
+
+}  // namespace
+
+void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m, const int32_t* s,
+                 const int64_t* b, int lo, int8_t* out8) {
+  if (HasVnni()) return RequantInt8Avx512(acc, rows, cols, m, s, b, lo, out8);
+  portable::RequantInt8(acc, rows, cols, m, s, b, lo, out8);
+}
+
+void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x) {
+  if (HasVnni()) return RequantAddResidualAvx512(acc, rows, cols, m, s, b, limit, x);
+  portable::RequantAddResidual(acc, rows, cols, m, s, b, limit, x);
 }
 
 uint64_t ISqrt(uint64_t v) {

@@ -31,16 +31,6 @@ void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
 void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
                 int32_t* c);
 
-// Attention scores before scaling: dot[t] = sum_i q[i] * kt[i * stride + t]
-// for t < n (keys stored transposed, one row per dimension).
-void QueryKeyDots(const int8_t* q, const int8_t* kt, int dims, int stride, int n,
-                  int32_t* dot);
-
-// num[i] = sum_t weight[t] * v[t * stride + i] for i < dims, exactly, for
-// 0 <= weight[t] < 2^24 and any n.
-void WeightedValueSum(const int64_t* weight, const int8_t* v, int stride, int n,
-                      int dims, int64_t* num);
-
 // Requantisation of matmul accumulators, row by row:
 // v = round_shift(acc[r][o] * m[o] + b[o], s[o]), then
 //   out8[r][o] = clamp(v, lo, 127)            (RequantInt8), or
@@ -50,7 +40,15 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
 
-// Whether MatMul uses AVX-512 VNNI on this CPU (for logs and benchmarks).
+namespace portable {  // the plain loops, for tests to compare with
+void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8);
+void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
+}  // namespace portable
+
+// Whether the AVX-512 paths (F, BW, DQ, VL and VNNI) run on this CPU: MatMul,
+// the requantisations and the attention kernels. LMC_NO_SIMD=1 turns them off.
 bool HasVnni();
 
 // floor(sqrt(v)), exact for every uint64 value.

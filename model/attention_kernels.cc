@@ -1,0 +1,304 @@
+#include "model/attention_kernels.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined"
+// vectors (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "model/kernels.h"
+
+namespace lmc::kernels {
+namespace {
+
+constexpr int64_t kScoreLimit = int64_t{1} << 30;
+// The AVX-512 division is exact for numerators and denominators below this
+// (floor of a double quotient is off by at most one there, and one correction
+// step fixes it); beyond, the portable division runs.
+constexpr int64_t kDoubleDivLimit = int64_t{1} << 50;
+
+int RoundUp(int v, int m) { return (v + m - 1) / m * m; }
+
+#define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+LMC_AVX512 void QueryKeyDotsAvx512(const int8_t* q, const uint8_t* keys, int groups, int slots,
+                                   int n, int32_t* dot) {
+  // vpdpbusd multiplies unsigned by signed bytes: keys + 128 times q, less
+  // 128 * sum(q).
+  int32_t qsum = 0;
+  for (int i = 0; i < 4 * groups; ++i) qsum += q[i];
+  const __m512i bias = _mm512_set1_epi32(128 * qsum);
+  int t0 = 0;
+  for (; t0 + 64 <= n; t0 += 64) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (int g = 0; g < groups; ++g) {
+      int32_t qv;
+      std::memcpy(&qv, q + 4 * g, 4);
+      const __m512i qb = _mm512_set1_epi32(qv);
+      const uint8_t* row = keys + (size_t(g) * slots + t0) * 4;
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(row), qb);
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(row + 64), qb);
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(row + 128), qb);
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(row + 192), qb);
+    }
+    _mm512_storeu_si512(dot + t0, _mm512_sub_epi32(a0, bias));
+    _mm512_storeu_si512(dot + t0 + 16, _mm512_sub_epi32(a1, bias));
+    _mm512_storeu_si512(dot + t0 + 32, _mm512_sub_epi32(a2, bias));
+    _mm512_storeu_si512(dot + t0 + 48, _mm512_sub_epi32(a3, bias));
+  }
+  for (; t0 < n; t0 += 16) {  // slots is a multiple of 16: the reads stay inside
+    __m512i a = _mm512_setzero_si512();
+    for (int g = 0; g < groups; ++g) {
+      int32_t qv;
+      std::memcpy(&qv, q + 4 * g, 4);
+      a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(keys + (size_t(g) * slots + t0) * 4),
+                              _mm512_set1_epi32(qv));
+    }
+    _mm512_storeu_si512(dot + t0, _mm512_sub_epi32(a, bias));
+  }
+}
+
+LMC_AVX512 int64_t AttentionWeightsAvx512(const int32_t* dot, int n, int slot, int window,
+                                          int64_t score_m, int score_s, int64_t alibi,
+                                          const int32_t* table, int table_size,
+                                          int32_t* weight) {
+  thread_local std::vector<int64_t> scores;
+  scores.resize(RoundUp(n, 8));
+  const __m512i m = _mm512_set1_epi64(score_m);
+  const __m512i half = _mm512_set1_epi64(int64_t{1} << (score_s - 1));
+  const __m128i shift = _mm_cvtsi32_si128(score_s);
+  const __m512i hi = _mm512_set1_epi64(kScoreLimit), lo = _mm512_set1_epi64(-kScoreLimit);
+  const __m512i vslot = _mm512_set1_epi64(slot), vwindow = _mm512_set1_epi64(window);
+  const __m512i valibi = _mm512_set1_epi64(alibi);
+  const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i vmax = _mm512_set1_epi64(INT64_MIN);
+  for (int t0 = 0; t0 < n; t0 += 8) {
+    const __mmask8 live = n - t0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - t0)) - 1);
+    // dot and score_m both fit int32, so vpmuldq's 32x32->64 product is exact.
+    const __m512i d = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, dot + t0));
+    __m512i s = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(d, m), half), shift);
+    s = _mm512_min_epi64(_mm512_max_epi64(s, lo), hi);
+    const __m512i t = _mm512_add_epi64(_mm512_set1_epi64(t0), iota);
+    __m512i dist = _mm512_sub_epi64(vslot, t);
+    dist = _mm512_mask_add_epi64(dist, _mm512_cmpgt_epi64_mask(t, vslot), dist, vwindow);
+    s = _mm512_sub_epi64(s, _mm512_mul_epi32(valibi, dist));  // < 2^16 * 2^13
+    _mm512_storeu_si512(scores.data() + t0, s);
+    vmax = _mm512_mask_max_epi64(vmax, live, vmax, s);
+  }
+  const __m512i mx = _mm512_set1_epi64(_mm512_reduce_max_epi64(vmax));
+  const __m512i size = _mm512_set1_epi64(table_size);
+  __m512i sum = _mm512_setzero_si512();
+  for (int t0 = 0; t0 < n; t0 += 8) {
+    const __mmask8 live = n - t0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - t0)) - 1);
+    const __m512i diff = _mm512_sub_epi64(mx, _mm512_loadu_si512(scores.data() + t0));
+    const __mmask8 in_table = live & _mm512_cmplt_epi64_mask(diff, size);
+    const __m256i e = _mm512_mask_i64gather_epi32(_mm256_setzero_si256(), in_table, diff, table, 4);
+    _mm256_mask_storeu_epi32(weight + t0, live, e);
+    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(e));
+  }
+  return _mm512_reduce_add_epi64(sum);
+}
+
+// Adds int32 lanes a (x1) and b (x 4096) into 16 int64 sums.
+LMC_AVX512 inline void AddWide(__m512i lo, __m512i hi, int64_t* num) {
+  const __m512i l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
+  const __m512i l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1));
+  const __m512i h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
+  const __m512i h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
+  const __m512i n0 = _mm512_loadu_si512(num), n1 = _mm512_loadu_si512(num + 8);
+  _mm512_storeu_si512(num, _mm512_add_epi64(n0, _mm512_add_epi64(_mm512_slli_epi64(h0, 12), l0)));
+  _mm512_storeu_si512(num + 8,
+                      _mm512_add_epi64(n1, _mm512_add_epi64(_mm512_slli_epi64(h1, 12), l1)));
+}
+
+// NB blocks of 16 dimensions: vpdpwssd over pairs of positions, the weights split
+// into 12 low and 12 high bits so every partial sum fits int32 for 1024 pairs
+// (2 * 4096 * 127 * 1024 < 2^31).
+template <int NB>
+LMC_AVX512 void ValueBlocks(const int32_t* wlo, const int32_t* whi, int pairs, const int8_t* v,
+                            int pair_stride, int64_t* num) {
+  for (int p0 = 0; p0 < pairs; p0 += 1024) {
+    __m512i lo[NB], hi[NB];
+    for (int j = 0; j < NB; ++j) lo[j] = hi[j] = _mm512_setzero_si512();
+    const int p1 = std::min(pairs, p0 + 1024);
+    for (int p = p0; p < p1; ++p) {
+      const __m512i bl = _mm512_set1_epi32(wlo[p]), bh = _mm512_set1_epi32(whi[p]);
+      const int8_t* row = v + size_t(p) * pair_stride;
+      for (int j = 0; j < NB; ++j) {
+        const __m512i x = _mm512_cvtepi8_epi16(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * j)));
+        lo[j] = _mm512_dpwssd_epi32(lo[j], x, bl);
+        hi[j] = _mm512_dpwssd_epi32(hi[j], x, bh);
+      }
+    }
+    for (int j = 0; j < NB; ++j) AddWide(lo[j], hi[j], num + 16 * j);
+  }
+}
+
+LMC_AVX512 void WeightedValueSumAvx512(const int32_t* weight, int n, const int8_t* v,
+                                       int pair_stride, int dims, int64_t* num) {
+  const int pairs = (n + 1) / 2;
+  thread_local std::vector<int32_t> wlo, whi;
+  wlo.resize(pairs);
+  whi.resize(pairs);
+  for (int p = 0; p < pairs; ++p) {
+    const uint32_t w0 = weight[2 * p], w1 = 2 * p + 1 < n ? weight[2 * p + 1] : 0;
+    wlo[p] = static_cast<int32_t>((w0 & 4095) | ((w1 & 4095) << 16));
+    whi[p] = static_cast<int32_t>((w0 >> 12) | ((w1 >> 12) << 16));
+  }
+  std::fill(num, num + dims, 0);
+  int i0 = 0;
+  for (; i0 + 64 <= dims; i0 += 64) {
+    ValueBlocks<4>(wlo.data(), whi.data(), pairs, v + 2 * i0, pair_stride, num + i0);
+  }
+  for (; i0 + 16 <= dims; i0 += 16) {
+    ValueBlocks<1>(wlo.data(), whi.data(), pairs, v + 2 * i0, pair_stride, num + i0);
+  }
+  if (i0 < dims) {
+    portable::WeightedValueSum(weight, n, v + 2 * i0, pair_stride, dims - i0, num + i0);
+  }
+}
+
+LMC_AVX512 void DivideClampInt8Avx512(const int64_t* num, int n, int64_t den, int8_t* out) {
+  // round_div(a, d) = floor((2a + d) / 2d), through a double quotient and one
+  // correction step each way.
+  const __m512i b = _mm512_set1_epi64(2 * den);
+  const __m512d bd = _mm512_set1_pd(static_cast<double>(2 * den));
+  const __m512i vden = _mm512_set1_epi64(den), one = _mm512_set1_epi64(1);
+  const __m512i lo = _mm512_set1_epi64(-127), hi = _mm512_set1_epi64(127);
+  for (int i0 = 0; i0 < n; i0 += 8) {
+    const __mmask8 live = n - i0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - i0)) - 1);
+    const __m512i x = _mm512_maskz_loadu_epi64(live, num + i0);
+    const __m512i a = _mm512_add_epi64(_mm512_add_epi64(x, x), vden);
+    const __m512d qd = _mm512_roundscale_pd(_mm512_div_pd(_mm512_cvtepi64_pd(a), bd),
+                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512i q = _mm512_cvtpd_epi64(qd);
+    const __m512i r = _mm512_sub_epi64(a, _mm512_mullo_epi64(q, b));
+    q = _mm512_mask_sub_epi64(q, _mm512_cmplt_epi64_mask(r, _mm512_setzero_si512()), q, one);
+    q = _mm512_mask_add_epi64(q, _mm512_cmpge_epi64_mask(r, b), q, one);
+    q = _mm512_min_epi64(_mm512_max_epi64(q, lo), hi);
+    _mm512_mask_cvtepi64_storeu_epi8(out + i0, live, q);
+  }
+}
+
+bool FitsDoubleDivision(const int64_t* num, int n, int64_t den) {
+  if (den >= kDoubleDivLimit) return false;
+  for (int i = 0; i < n; ++i) {
+    if (num[i] >= kDoubleDivLimit || num[i] <= -kDoubleDivLimit) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+KvLayout::KvLayout(int d_model, int heads, int window)
+    : d_model(d_model),
+      heads(heads),
+      head_dim(d_model / heads),
+      window(window),
+      groups((d_model / heads + 3) / 4),
+      slots(RoundUp(window, 16)),
+      pairs((window + 1) / 2),
+      key_bytes(size_t(heads) * groups * slots * 4),
+      value_bytes(size_t(pairs) * d_model * 2) {}
+
+void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k) const {
+  for (int h = 0; h < heads; ++h) {
+    uint8_t* head = keys + size_t(h) * groups * slots * 4;
+    for (int i = 0; i < head_dim; ++i) {
+      head[(size_t(i / 4) * slots + slot) * 4 + i % 4] = static_cast<uint8_t>(k[h * head_dim + i] + 128);
+    }
+    for (int i = head_dim; i < 4 * groups; ++i) head[(size_t(i / 4) * slots + slot) * 4 + i % 4] = 128;
+  }
+}
+
+void KvLayout::StoreValue(int8_t* values, int slot, const int8_t* v) const {
+  int8_t* pair = values + size_t(slot / 2) * d_model * 2 + slot % 2;
+  for (int i = 0; i < d_model; ++i) pair[2 * i] = v[i];
+}
+
+namespace portable {
+
+void QueryKeyDots(const int8_t* q, const uint8_t* keys, int groups, int slots, int n,
+                  int32_t* dot) {
+  for (int t = 0; t < n; ++t) {
+    int32_t s = 0;
+    for (int g = 0; g < groups; ++g) {
+      const uint8_t* k = keys + (size_t(g) * slots + t) * 4;
+      for (int j = 0; j < 4; ++j) s += q[4 * g + j] * (int32_t{k[j]} - 128);
+    }
+    dot[t] = s;
+  }
+}
+
+int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_t score_m,
+                         int score_s, int64_t alibi, const int32_t* table, int table_size,
+                         int32_t* weight) {
+  thread_local std::vector<int64_t> scores;
+  scores.resize(n);
+  int64_t mx = INT64_MIN;
+  for (int t = 0; t < n; ++t) {
+    const int64_t dist = t <= slot ? slot - t : slot - t + window;
+    const int64_t s = std::clamp(RoundShift(int64_t{dot[t]} * score_m, score_s), -kScoreLimit,
+                                 kScoreLimit);
+    scores[t] = s - alibi * dist;
+    mx = std::max(mx, scores[t]);
+  }
+  int64_t sum = 0;
+  for (int t = 0; t < n; ++t) {
+    const int64_t diff = mx - scores[t];
+    weight[t] = diff < table_size ? table[diff] : 0;
+    sum += weight[t];
+  }
+  return sum;
+}
+
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int pair_stride, int dims,
+                      int64_t* num) {
+  std::fill(num, num + dims, 0);
+  for (int t = 0; t < n; ++t) {
+    if (weight[t] == 0) continue;
+    const int8_t* row = v + size_t(t / 2) * pair_stride + t % 2;
+    for (int i = 0; i < dims; ++i) num[i] += int64_t{weight[t]} * row[2 * i];
+  }
+}
+
+void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out) {
+  for (int i = 0; i < n; ++i) out[i] = static_cast<int8_t>(std::clamp<int64_t>(RoundDiv(num[i], den), -127, 127));
+}
+
+}  // namespace portable
+
+void QueryKeyDots(const int8_t* q, const uint8_t* keys, int groups, int slots, int n,
+                  int32_t* dot) {
+  if (HasVnni()) return QueryKeyDotsAvx512(q, keys, groups, slots, n, dot);
+  portable::QueryKeyDots(q, keys, groups, slots, n, dot);
+}
+
+int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_t score_m,
+                         int score_s, int64_t alibi, const int32_t* table, int table_size,
+                         int32_t* weight) {
+  if (HasVnni()) {
+    return AttentionWeightsAvx512(dot, n, slot, window, score_m, score_s, alibi, table,
+                                  table_size, weight);
+  }
+  return portable::AttentionWeights(dot, n, slot, window, score_m, score_s, alibi, table,
+                                    table_size, weight);
+}
+
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int pair_stride, int dims,
+                      int64_t* num) {
+  if (HasVnni()) return WeightedValueSumAvx512(weight, n, v, pair_stride, dims, num);
+  portable::WeightedValueSum(weight, n, v, pair_stride, dims, num);
+}
+
+void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out) {
+  if (HasVnni() && FitsDoubleDivision(num, n, den)) return DivideClampInt8Avx512(num, n, den, out);
+  portable::DivideClampInt8(num, n, den, out);
+}
+
+}  // namespace lmc::kernels
