@@ -28,7 +28,13 @@ std::span<const int32_t> ChunkEncoder::NextInputs(int block) {
 }
 
 void ChunkEncoder::Code(uint16_t* freqs) {
-  for (size_t t = 0; t < inputs_.size(); ++t, ++pos_) {
+  CodeRows(freqs, inputs_.size());
+  inputs_.clear();
+}
+
+void ChunkEncoder::CodeRows(uint16_t* freqs, size_t rows) {
+  rows = std::min(rows, remaining());
+  for (size_t t = 0; t < rows; ++t, ++pos_) {
     uint16_t* f = freqs + t * ModelConfig::kVocab;
     const uint8_t sym = static_cast<uint8_t>(chunk_[pos_]);
     match_.Adjust(f);
@@ -41,7 +47,6 @@ void ChunkEncoder::Code(uint16_t* freqs) {
     }
     match_.Update(sym);
   }
-  inputs_.clear();
 }
 
 ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload,

@@ -33,6 +33,9 @@ class ChunkEncoder {
   std::span<const int32_t> NextInputs(int block);
   // Codes the block of the last NextInputs with its frequency rows (256 each).
   void Code(uint16_t* freqs);
+  // Codes the next `rows` tokens with their frequency rows, however they were
+  // computed (codec.cc's segments); Code() is this after NextInputs().
+  void CodeRows(uint16_t* freqs, size_t rows);
   std::string Finish() { return enc_.Finish(); }
 
  private:

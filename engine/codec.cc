@@ -1,7 +1,10 @@
 #include "engine/codec.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -37,12 +40,106 @@ void ParallelGroups(size_t n, size_t group, int threads, Fn fn) {
   for (auto& t : pool) t.join();
 }
 
+// Frequency rows of the chunk's tokens [begin, end), from a stream that joins
+// JoinWarmUp tokens before `begin` (exact from there: model/evaluator.h).
+std::vector<uint16_t> SegmentFrequencies(const IntModel& model, BatchEvaluator& ev,
+                                         std::string_view chunk, size_t begin, size_t end,
+                                         int block) {
+  const size_t warm = static_cast<size_t>(StreamState::JoinWarmUp(model.config()));
+  const size_t start = begin > warm ? begin - warm : 0;
+  StreamState state(model, static_cast<int64_t>(start));
+  std::vector<int32_t> in;
+  std::vector<uint16_t> rows, freqs;
+  rows.reserve((end - begin) * V);
+  for (size_t at = start; at < end;) {
+    const size_t n = std::min<size_t>(std::max(1, block), end - at);
+    in.resize(n);
+    for (size_t t = 0; t < n; ++t) {
+      in[t] = at + t == 0 ? ModelConfig::kBos : static_cast<uint8_t>(chunk[at + t - 1]);
+    }
+    StreamInput input{&state, in};
+    ev.Evaluate({&input, 1}, &freqs);
+    const size_t skip = at < begin ? std::min(n, begin - at) : 0;
+    rows.insert(rows.end(), freqs.begin() + skip * V, freqs.begin() + n * V);
+    at += n;
+  }
+  return rows;
+}
+
+// One chunk on `threads` threads: segments of it are evaluated in parallel (each
+// re-reading JoinWarmUp tokens of context) and coded in order by whichever
+// thread finishes the segment that is next; at most threads + 1 segments of
+// frequency rows (512 bytes a token) wait at a time.
+std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
+                                  const CodecOptions& opt, int threads) {
+  const size_t n = chunk.size();
+  const size_t per = std::max<size_t>(1, opt.segment_tokens);
+  const size_t warm = static_cast<size_t>(StreamState::JoinWarmUp(model.config()));
+  size_t segments = (n + per - 1) / per;
+  segments = (segments + threads - 1) / threads * threads;  // even waves
+  segments = std::max<size_t>(1, std::min(segments, n / (4 * warm + 1)));  // warm-up <= 1/4
+  const size_t size = (n + segments - 1) / segments;
+  segments = (n + size - 1) / size;
+  ChunkEncoder encoder(model, chunk);
+  std::mutex mu;
+  std::condition_variable room;
+  size_t next_segment = 0, next_to_code = 0;  // guarded by mu
+  bool coding = false;                        // a thread is coding; guarded by mu
+  std::map<size_t, std::vector<uint16_t>> ready;  // computed, not coded; guarded by mu
+  auto worker = [&] {
+    BatchEvaluator ev(model);
+    while (true) {
+      size_t i;
+      {
+        std::unique_lock lock(mu);
+        room.wait(lock, [&] {
+          return next_segment >= segments || next_segment <= next_to_code + threads;
+        });
+        if (next_segment >= segments) return;
+        i = next_segment++;
+      }
+      std::vector<uint16_t> rows =
+          SegmentFrequencies(model, ev, chunk, i * size, std::min(n, (i + 1) * size),
+                             opt.block_tokens);
+      std::unique_lock lock(mu);
+      ready.emplace(i, std::move(rows));
+      if (coding) continue;
+      coding = true;
+      for (auto it = ready.find(next_to_code); it != ready.end(); it = ready.find(next_to_code)) {
+        std::vector<uint16_t> todo = std::move(it->second);
+        ready.erase(it);
+        lock.unlock();
+        encoder.CodeRows(todo.data(), todo.size() / V);
+        if (opt.progress) opt.progress->fetch_add(todo.size() / V);
+        lock.lock();
+        ++next_to_code;
+        room.notify_all();
+      }
+      coding = false;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return encoder.Finish();
+}
+
 }  // namespace
 
 std::vector<std::string> EncodeChunks(const IntModel& model,
                                       const std::vector<std::string_view>& chunks,
                                       const CodecOptions& opt) {
   std::vector<std::string> out(chunks.size());
+  const int threads = ThreadCount(opt, SIZE_MAX);
+  if (threads > 1 && opt.segment_tokens > 0 && chunks.size() < size_t(threads)) {
+    // Fewer chunks than threads: each chunk in parallel segments instead. The
+    // bytes are the same either way.
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      out[i] = EncodeChunkInSegments(model, chunks[i], opt, threads);
+    }
+    return out;
+  }
   ParallelGroups(chunks.size(), std::max(1, opt.batch_chunks),
                  ThreadCount(opt, chunks.size()), [&](size_t begin, size_t end) {
     BatchEvaluator ev(model);
@@ -127,6 +224,10 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
   p.header.model = model.fingerprint();
   p.header.original_bytes = data.size();
   p.header.checksum = Xxh64(data);
+  // Chunks of equal size (the last up to n - 1 tokens shorter) rather than full
+  // ones and a short tail, so that n chunks decode in n equal parallel parts.
+  const size_t n = (data.size() + chunk_tokens - 1) / chunk_tokens;
+  if (n > 1) chunk_tokens = static_cast<uint32_t>((data.size() + n - 1) / n);
   p.header.chunk_tokens = chunk_tokens;
   for (size_t pos = 0; pos < data.size(); pos += chunk_tokens) {
     p.chunks.push_back(data.substr(pos, chunk_tokens));

@@ -27,12 +27,17 @@
 namespace lmc {
 
 struct CodecOptions {
-  // Tokens per independent chunk. Larger chunks compress better (the match
-  // model sees more history, fewer cold starts); smaller ones decode in parallel.
+  // Most tokens per independent chunk; an input is cut into equal chunks of at
+  // most this many. Larger chunks compress better (the match model sees more
+  // history, fewer cold starts); smaller ones decode in parallel.
   uint32_t chunk_tokens = 1 << 20;
   int threads = 0;                // 0: one per hardware thread
   int batch_chunks = 16;          // chunks one thread evaluates together
   int block_tokens = 128;         // compression: tokens per chunk per forward call
+  // Compression with fewer chunks than threads: each chunk is evaluated in
+  // segments of about this many tokens on all threads (0: never). A segment
+  // re-reads StreamState::JoinWarmUp tokens (1020 for the default model).
+  uint32_t segment_tokens = 32768;
   // When set, incremented by the number of tokens coded, as work progresses.
   std::atomic<uint64_t>* progress = nullptr;
 };

@@ -16,11 +16,6 @@ namespace lmc::kernels {
 namespace {
 
 constexpr int64_t kScoreLimit = int64_t{1} << 30;
-// The AVX-512 division is exact for numerators and denominators below this
-// (floor of a double quotient is off by at most one there, and one correction
-// step fixes it); beyond, the portable division runs.
-constexpr int64_t kDoubleDivLimit = int64_t{1} << 50;
-
 int RoundUp(int v, int m) { return (v + m - 1) / m * m; }
 
 #define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
@@ -141,22 +136,30 @@ LMC_AVX512 void ValueBlocks(const int32_t* wlo, const int32_t* whi, int pairs, c
 
 LMC_AVX512 void WeightedValueSumAvx512(const int32_t* weight, int n, const int8_t* v,
                                        int pair_stride, int dims, int64_t* num) {
+  // Low and high 12 bits of each weight as int16, a zero after an odd last
+  // one; read back as int32 they are the pairs vpdpwssd multiplies.
   const int pairs = (n + 1) / 2;
-  thread_local std::vector<int32_t> wlo, whi;
-  wlo.resize(pairs);
-  whi.resize(pairs);
-  for (int p = 0; p < pairs; ++p) {
-    const uint32_t w0 = weight[2 * p], w1 = 2 * p + 1 < n ? weight[2 * p + 1] : 0;
-    wlo[p] = static_cast<int32_t>((w0 & 4095) | ((w1 & 4095) << 16));
-    whi[p] = static_cast<int32_t>((w0 >> 12) | ((w1 >> 12) << 16));
+  thread_local std::vector<int16_t> lo16, hi16;
+  lo16.resize(size_t(pairs) * 2 + 16);
+  hi16.resize(lo16.size());
+  const __m512i mask12 = _mm512_set1_epi32(4095);
+  for (int t0 = 0; t0 < 2 * pairs; t0 += 16) {
+    const __mmask16 live = n - t0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - t0)) - 1);
+    const __m512i w = _mm512_maskz_loadu_epi32(live, weight + t0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo16.data() + t0),
+                        _mm512_cvtepi32_epi16(_mm512_and_si512(w, mask12)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi16.data() + t0),
+                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(w, 12)));
   }
+  const int32_t* wlo = reinterpret_cast<const int32_t*>(lo16.data());
+  const int32_t* whi = reinterpret_cast<const int32_t*>(hi16.data());
   std::fill(num, num + dims, 0);
   int i0 = 0;
   for (; i0 + 64 <= dims; i0 += 64) {
-    ValueBlocks<4>(wlo.data(), whi.data(), pairs, v + 2 * i0, pair_stride, num + i0);
+    ValueBlocks<4>(wlo, whi, pairs, v + 2 * i0, pair_stride, num + i0);
   }
   for (; i0 + 16 <= dims; i0 += 16) {
-    ValueBlocks<1>(wlo.data(), whi.data(), pairs, v + 2 * i0, pair_stride, num + i0);
+    ValueBlocks<1>(wlo, whi, pairs, v + 2 * i0, pair_stride, num + i0);
   }
   if (i0 < dims) {
     portable::WeightedValueSum(weight, n, v + 2 * i0, pair_stride, dims - i0, num + i0);
@@ -185,14 +188,6 @@ LMC_AVX512 void DivideClampInt8Avx512(const int64_t* num, int n, int64_t den, in
   }
 }
 
-bool FitsDoubleDivision(const int64_t* num, int n, int64_t den) {
-  if (den >= kDoubleDivLimit) return false;
-  for (int i = 0; i < n; ++i) {
-    if (num[i] >= kDoubleDivLimit || num[i] <= -kDoubleDivLimit) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 KvLayout::KvLayout(int d_model, int heads, int window)
@@ -208,11 +203,15 @@ KvLayout::KvLayout(int d_model, int heads, int window)
 
 void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k) const {
   for (int h = 0; h < heads; ++h) {
-    uint8_t* head = keys + size_t(h) * groups * slots * 4;
-    for (int i = 0; i < head_dim; ++i) {
-      head[(size_t(i / 4) * slots + slot) * 4 + i % 4] = static_cast<uint8_t>(k[h * head_dim + i] + 128);
+    uint8_t* head = keys + size_t(h) * groups * slots * 4 + size_t(slot) * 4;
+    const int8_t* kh = k + h * head_dim;
+    for (int g = 0; g < groups; ++g) {
+      uint8_t* group = head + size_t(g) * slots * 4;
+      for (int j = 0; j < 4; ++j) {
+        const int i = 4 * g + j;
+        group[j] = static_cast<uint8_t>((i < head_dim ? kh[i] : 0) + 128);
+      }
     }
-    for (int i = head_dim; i < 4 * groups; ++i) head[(size_t(i / 4) * slots + slot) * 4 + i % 4] = 128;
   }
 }
 
@@ -297,7 +296,7 @@ void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int pair_st
 }
 
 void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out) {
-  if (HasVnni() && FitsDoubleDivision(num, n, den)) return DivideClampInt8Avx512(num, n, den, out);
+  if (HasVnni()) return DivideClampInt8Avx512(num, n, den, out);
   portable::DivideClampInt8(num, n, den, out);
 }
 

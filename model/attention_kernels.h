@@ -63,7 +63,9 @@ int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_
 void WeightedValueSum(const int32_t* weight, int n, const int8_t* head_values, int pair_stride,
                       int dims, int64_t* num);
 
-// out[i] = clamp(round_div(num[i], den), -127, 127) for i < n, den >= 1.
+// out[i] = clamp(round_div(num[i], den), -127, 127) for i < n, with
+// |num[i]| < 2^50 and 1 <= den < 2^50 (the attention's sums stay below 2^45, the
+// norm's below 2^33): there a double quotient with one correction step is exact.
 void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out);
 
 // The portable implementations, always compiled; tests compare them with the

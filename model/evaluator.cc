@@ -26,6 +26,10 @@ inline int8_t ClampInt8(int64_t v, int64_t lo = -127) {
 
 }  // namespace
 
+StreamState::StreamState(const IntModel& model, int64_t start) : StreamState(model) {
+  pos_ = start;
+}
+
 StreamState::StreamState(const IntModel& model) {
   const ModelConfig& c = model.config();
   const kernels::KvLayout kv(c.d_model, c.n_heads, c.window);
@@ -66,15 +70,7 @@ void BatchEvaluator::Norm(int rows) {
   z_.resize(size_t(rows) * d);
   num_.resize(std::max<size_t>(num_.size(), d));
   for (int r = 0; r < rows; ++r) {
-    const int32_t* x = &x_[size_t(r) * d];
-    int64_t sum = 0;
-    for (int i = 0; i < d; ++i) sum += x[i];
-    const int64_t mean = RoundDiv(sum, d);
-    int64_t sq = 0;
-    for (int i = 0; i < d; ++i) {
-      num_[i] = (x[i] - mean) * c.norm_steps;
-      sq += (x[i] - mean) * (x[i] - mean);
-    }
+    const int64_t sq = kernels::CentreRow(&x_[size_t(r) * d], d, c.norm_steps, num_.data());
     const int64_t den = std::max<int64_t>(
         1, static_cast<int64_t>(kernels::ISqrt(static_cast<uint64_t>(sq / d + eps))));
     kernels::DivideClampInt8(num_.data(), d, den, &z_[size_t(r) * d]);

@@ -31,6 +31,15 @@ namespace lmc {
 class StreamState {
  public:
   explicit StreamState(const IntModel& model);
+  // A stream that joins at position `start` with an empty cache, to be fed the
+  // chunk's inputs from there. Each layer looks window - 1 positions back, so
+  // its tables equal those of a stream fed from position 0 for every position
+  // from start + JoinWarmUp(config) on; compression computes a long chunk in
+  // segments on several threads this way.
+  StreamState(const IntModel& model, int64_t start);
+  static int64_t JoinWarmUp(const ModelConfig& c) {
+    return int64_t{c.n_layers} * (c.window - 1);
+  }
   int64_t position() const { return pos_; }
 
  private:

@@ -123,6 +123,29 @@ ModelConfig Medium() {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ExactnessTest, ::testing::Values(TinyConfig(), Medium()));
 
+// A stream that joins late with an empty cache gives the tables of a stream fed
+// from the start once JoinWarmUp positions have passed.
+TEST_P(ExactnessTest, LateJoinerMatchesAfterWarmUp) {
+  auto m = Model(GetParam());
+  std::mt19937_64 rng(11);
+  const std::string text = RandomText(rng, 900);
+  const std::vector<int32_t> in = Inputs(text);
+  const std::vector<uint16_t> full = Evaluate(*m, text, 900, 0, 1);
+  const int64_t warm = StreamState::JoinWarmUp(m->config());
+  for (int64_t start : {int64_t{1}, int64_t{37}, int64_t{300}}) {
+    if (start + warm >= static_cast<int64_t>(in.size())) continue;
+    StreamState late(*m, start);
+    BatchEvaluator ev(*m);
+    std::vector<uint16_t> freqs;
+    StreamInput input{&late, std::span<const int32_t>(in).subspan(start)};
+    ev.Evaluate({&input, 1}, &freqs);
+    const size_t from = static_cast<size_t>(start + warm);
+    EXPECT_TRUE(std::equal(freqs.begin() + (from - start) * 256, freqs.end(),
+                           full.begin() + from * 256))
+        << "joined at " << start;
+  }
+}
+
 TEST(EvaluatorTest, FrequenciesFromLogitsExtremes) {
   ModelConfig c;
   std::vector<int32_t> table(c.exp_table_size);

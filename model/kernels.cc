@@ -21,6 +21,27 @@ bool DetectVnni() {
          __builtin_cpu_supports("avx512vnni");
 }
 
+// One activation row times NB blocks of 16 packed columns.
+template <int NB>
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+inline void GemvBlocks(const uint8_t* a, int k4, const __m512i* wp, const PackedWeights& w, int b0,
+                       int32_t* c) {
+  __m512i acc[NB];
+  for (int j = 0; j < NB; ++j) acc[j] = _mm512_setzero_si512();
+  for (int i = 0; i < k4; ++i) {
+    int32_t v;
+    std::memcpy(&v, a + 4 * i, 4);
+    const __m512i av = _mm512_set1_epi32(v);
+    for (int j = 0; j < NB; ++j) {
+      acc[j] = _mm512_dpbusd_epi32(acc[j], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i));
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    const __m512i sum = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[(b0 + j) * 16]), 7);
+    _mm512_storeu_si512(c + (b0 + j) * 16, _mm512_sub_epi32(acc[j], sum));
+  }
+}
+
 // 4 rows x 32 columns per tile: a (shifted to uint8) times packed weights with
 // vpdpbusd, 64 multiply-adds per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -34,26 +55,13 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
   std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
   const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
   if (rows < 4) {
-    // Decoding feeds few rows: one row at a time, four column blocks per pass.
+    // Decoding feeds few rows: one row at a time, eight column blocks per pass
+    // (independent accumulators hide the multiply-add latency).
     for (int r = 0; r < rows; ++r) {
       const uint8_t* ar = au.data() + size_t(r) * k;
-      for (int b0 = 0; b0 < blocks; b0 += 4) {
-        const int nb = std::min(4, blocks - b0);
-        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
-                          _mm512_setzero_si512(), _mm512_setzero_si512()};
-        for (int i = 0; i < k4; ++i) {
-          int32_t v;
-          std::memcpy(&v, ar + 4 * i, 4);
-          const __m512i av = _mm512_set1_epi32(v);
-          for (int j = 0; j < nb; ++j) {
-            acc[j] = _mm512_dpbusd_epi32(acc[j], av, _mm512_loadu_si512(wp + size_t(b0 + j) * k4 + i));
-          }
-        }
-        for (int j = 0; j < nb; ++j) {
-          const __m512i sum = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[(b0 + j) * 16]), 7);
-          _mm512_storeu_si512(c + size_t(r) * cols + (b0 + j) * 16, _mm512_sub_epi32(acc[j], sum));
-        }
-      }
+      int b0 = 0;
+      for (; b0 + 8 <= blocks; b0 += 8) GemvBlocks<8>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      for (; b0 < blocks; ++b0) GemvBlocks<1>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
     }
     return;
   }
@@ -198,6 +206,20 @@ void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
 // round_shift(acc * m + b, s): the requantisation both callers below share.
 inline int64_t Requant(int32_t acc, int32_t m, int32_t s, int64_t b) {
   return (int64_t{acc} * m + b + (int64_t{1} << (s - 1))) >> s;
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
+  int64_t sum = 0;
+  for (int i = 0; i < d; ++i) sum += x[i];
+  const int64_t mean = RoundDiv(sum, d);
+  int64_t sq = 0;
+  for (int i = 0; i < d; ++i) {
+    const int64_t c = x[i] - mean;
+    num[i] = c * steps;
+    sq += c * c;
+  }
+  return sq;
 }
 
 namespace portable {

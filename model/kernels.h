@@ -40,6 +40,11 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
 
+// The first half of the model's norm (docs/model.md) for one residual row:
+// mean = round_div(sum x, d); writes num[i] = (x[i] - mean) * steps and returns
+// sum (x[i] - mean)^2. |x[i]| <= 2^24.
+int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num);
+
 namespace portable {  // the plain loops, for tests to compare with
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
                  const int32_t* s, const int64_t* b, int lo, int8_t* out8);
