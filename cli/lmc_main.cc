@@ -369,13 +369,16 @@ int RunInfo(const Args& a, const lmc::IntModel* model) {
     auto p = lmc::ParseFrame(*data);
     if (!p.ok()) { rc = std::max(rc, Fail(f, p.status())); continue; }
     const lmc::FrameHeader& h = p->header;
-    const std::string fp = lmc::ToHex(h.model);
+    const std::string hex = lmc::ToHex(h.model);
+    const std::string fp = h.compact ? hex.substr(0, 2 * lmc::kCompactModelBytes) + "..." : hex;
     std::printf("%s:\n", f.c_str());
-    std::printf("  format        lmc frame v%d\n", lmc::kFrameVersion);
+    std::printf("  format        lmc frame v%d%s\n", lmc::kFrameVersion,
+                h.compact ? ", compact header" : "");
     std::printf("  front-end     bytes\n");
     std::printf("  model         %s%s\n", fp.c_str(),
-                model && model->fingerprint() == h.model ? " (the loaded model)" : " (not the loaded model)");
-    std::printf("  original      %llu bytes, xxh64 %016llx\n",
+                model && lmc::FrameModelIs(h, model->fingerprint()) ? " (the loaded model)" : " (not the loaded model)");
+    std::printf(h.compact ? "  original      %llu bytes, xxh64 low 32 bits %08llx\n"
+                          : "  original      %llu bytes, xxh64 %016llx\n",
                 static_cast<unsigned long long>(h.original_bytes),
                 static_cast<unsigned long long>(h.checksum));
     std::printf("  compressed    %zu bytes (header %zu)\n", data->size(), p->header_bytes);

@@ -1,5 +1,6 @@
 #include "core/frame.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -70,7 +71,110 @@ absl::Status Truncated(const char* what) {
 
 uint64_t FrameTokens(const FrameHeader& h) { return h.original_bytes; }
 
+bool FrameModelIs(const FrameHeader& h, const Sha256Digest& fingerprint) {
+  const size_t n = h.compact ? kCompactModelBytes : fingerprint.size();
+  return std::memcmp(h.model.data(), fingerprint.data(), n) == 0;
+}
+
+bool FrameChecksumIs(const FrameHeader& h, uint64_t xxh64) {
+  return h.compact ? (xxh64 & 0xFFFFFFFFu) == h.checksum : xxh64 == h.checksum;
+}
+
+namespace {
+
+constexpr uint8_t kFlagCompact = 1;
+
+std::string WriteCompactFrame(const FrameHeader& h, const std::vector<std::string>& payloads) {
+  std::string s(kFrameMagic, 4);
+  s.push_back(static_cast<char>(kFrameVersion));
+  s.push_back(static_cast<char>(kFlagCompact));
+  s.push_back(static_cast<char>(h.front_end));
+  s.push_back(static_cast<char>(h.front_end_params.size()));
+  s += h.front_end_params;
+  s.append(reinterpret_cast<const char*>(h.model.data()), kCompactModelBytes);
+  PutVarint(&s, h.original_bytes);
+  const uint32_t sum32 = static_cast<uint32_t>(h.checksum);
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>(sum32 >> (8 * i)));
+  if (!h.chunks.empty()) PutVarint(&s, h.chunks[0].coded_bytes);
+  const uint64_t check = Xxh64(s);
+  s.push_back(static_cast<char>(check));
+  s.push_back(static_cast<char>(check >> 8));
+  for (const std::string& p : payloads) s += p;
+  return s;
+}
+
+// The compact header after its flags byte; `r` stands after the flags.
+absl::StatusOr<ParsedFrame> ParseCompact(std::string_view frame, Reader& r) {
+  ParsedFrame p;
+  FrameHeader& h = p.header;
+  h.compact = true;
+  uint8_t front_end, params_len;
+  std::string_view params, model, sum, check;
+  uint64_t coded = 0;
+  if (!r.Byte(&front_end) || !r.Byte(&params_len) || !r.Bytes(params_len, &params) ||
+      !r.Bytes(kCompactModelBytes, &model) || !r.Varint(&h.original_bytes) ||
+      !r.Bytes(4, &sum) || (h.original_bytes > 0 && !r.Varint(&coded))) {
+    return Truncated("header");
+  }
+  const size_t header_end = r.pos();
+  if (!r.Bytes(2, &check)) return Truncated("header check");
+  const uint64_t want = Xxh64(frame.substr(0, header_end));
+  if (static_cast<uint8_t>(check[0]) != (want & 0xFF) ||
+      static_cast<uint8_t>(check[1]) != ((want >> 8) & 0xFF)) {
+    return absl::DataLossError("frame header is corrupt (header check mismatch)");
+  }
+  if (front_end != static_cast<uint8_t>(FrontEnd::kBytes)) {
+    return absl::UnimplementedError(absl::StrCat("unknown front-end ", front_end));
+  }
+  h.front_end_params = std::string(params);
+  std::memcpy(h.model.data(), model.data(), kCompactModelBytes);
+  for (int i = 0; i < 4; ++i) h.checksum |= uint64_t{static_cast<uint8_t>(sum[i])} << (8 * i);
+  const uint64_t tokens = FrameTokens(h);
+  h.chunk_tokens = static_cast<uint32_t>(std::clamp<uint64_t>(tokens, 1, kMaxChunkTokens));
+  if (tokens > kMaxChunkTokens) return absl::DataLossError("compact frame declares too many tokens");
+  if (tokens > 0) {
+    if (coded < kMinChunkPayload || coded != r.left() || tokens > kMaxTokensPerCodedByte * coded) {
+      return absl::DataLossError("frame chunk 0 entry is inconsistent");
+    }
+    h.chunks.push_back({static_cast<uint32_t>(tokens), coded});
+  } else if (r.left() != 0) {
+    return absl::DataLossError("empty frame followed by payload bytes");
+  }
+  p.header_bytes = r.pos();
+  if (tokens > 0) {
+    p.payloads.emplace_back(reinterpret_cast<const uint8_t*>(frame.data()) + r.pos(), coded);
+  }
+  return p;
+}
+
+// FrameSize of a compact header: 0 while it is incomplete.
+absl::StatusOr<uint64_t> CompactFrameSize(std::string_view prefix, Reader& r) {
+  uint8_t front_end, params_len;
+  std::string_view skip;
+  uint64_t original, coded = 0;
+  if (!r.Byte(&front_end) || !r.Byte(&params_len) ||
+      !r.Bytes(params_len + kCompactModelBytes, &skip) || !r.Varint(&original) ||
+      !r.Bytes(4, &skip) || (original > 0 && !r.Varint(&coded))) {
+    // The compact header is at most 4+1+3+255+8+10+4+10 bytes before its check.
+    if (prefix.size() < 295) return 0;
+    return Truncated("header");
+  }
+  const size_t header_end = r.pos();
+  std::string_view check;
+  if (!r.Bytes(2, &check)) return 0;
+  const uint64_t want = Xxh64(prefix.substr(0, header_end));
+  if (static_cast<uint8_t>(check[0]) != (want & 0xFF) ||
+      static_cast<uint8_t>(check[1]) != ((want >> 8) & 0xFF)) {
+    return absl::DataLossError("frame header is corrupt (header check mismatch)");
+  }
+  if (coded > (uint64_t{1} << 40)) return absl::DataLossError("frame chunk index is corrupt");
+  return r.pos() + coded;
+}
+
+}  // namespace
+
 std::string WriteFrame(const FrameHeader& h, const std::vector<std::string>& payloads) {
+  if (h.compact) return WriteCompactFrame(h, payloads);
   std::string s(kFrameMagic, 4);
   s.push_back(static_cast<char>(kFrameVersion));
   s.push_back(0);  // flags
@@ -104,9 +208,9 @@ absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame) {
         "frame format version ", version, " is not supported (this lmc reads version ",
         kFrameVersion, ")"));
   }
-  if (!r.Byte(&flags) || !r.Byte(&front_end) || !r.Byte(&params_len)) {
-    return Truncated("header");
-  }
+  if (!r.Byte(&flags)) return Truncated("header");
+  if (flags == kFlagCompact) return ParseCompact(frame, r);
+  if (!r.Byte(&front_end) || !r.Byte(&params_len)) return Truncated("header");
   ParsedFrame p;
   FrameHeader& h = p.header;
   std::string_view params, model;
@@ -190,9 +294,11 @@ absl::StatusOr<uint64_t> FrameSize(std::string_view prefix) {
         "frame format version ", version, " is not supported (this lmc reads version ",
         kFrameVersion, ")"));
   }
+  if (!r.Byte(&flags)) return 0;
+  if (flags == kFlagCompact) return CompactFrameSize(prefix, r);
   std::string_view skip;
   uint64_t original, checksum, chunk_tokens, n_chunks;
-  if (!r.Byte(&flags) || !r.Byte(&front_end) || !r.Byte(&params_len) ||
+  if (!r.Byte(&front_end) || !r.Byte(&params_len) ||
       !r.Bytes(params_len + 32, &skip) || !r.Varint(&original) || !r.Fixed64(&checksum) ||
       !r.Varint(&chunk_tokens) || !r.Varint(&n_chunks)) {
     // The fixed part of a header is at most 4+1+3+255+32+10+8+10+10 bytes.

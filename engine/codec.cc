@@ -229,6 +229,7 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
   const size_t n = (data.size() + chunk_tokens - 1) / chunk_tokens;
   if (n > 1) chunk_tokens = static_cast<uint32_t>((data.size() + n - 1) / n);
   p.header.chunk_tokens = chunk_tokens;
+  p.header.compact = n <= 1 && data.size() <= kCompactMaxBytes;
   for (size_t pos = 0; pos < data.size(); pos += chunk_tokens) {
     p.chunks.push_back(data.substr(pos, chunk_tokens));
   }
@@ -254,7 +255,7 @@ absl::StatusOr<DecompressPlan> PlanDecompress(std::string_view frame) {
 }
 
 absl::Status CheckModel(const IntModel& model, const FrameHeader& header) {
-  if (header.model == model.fingerprint()) return absl::OkStatus();
+  if (FrameModelIs(header, model.fingerprint())) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "frame was made by model ", ToHex(header.model).substr(0, 16),
       "..., not by the loaded model ", model.fingerprint_hex().substr(0, 16), "..."));
@@ -265,7 +266,7 @@ absl::StatusOr<std::string> FinishDecompress(const DecompressPlan& plan,
   std::string out;
   out.reserve(plan.frame.header.original_bytes);
   for (auto& s : parts) out += s;
-  if (Xxh64(out) != plan.frame.header.checksum) {
+  if (!FrameChecksumIs(plan.frame.header, Xxh64(out))) {
     return absl::DataLossError("frame is corrupt: checksum of the decoded data does not match");
   }
   return out;

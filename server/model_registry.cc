@@ -29,12 +29,14 @@ absl::StatusOr<ServedModel*> ModelRegistry::ByName(const std::string& name) {
   return absl::NotFoundError(absl::StrCat("model '", name, "' is not served here"));
 }
 
-absl::StatusOr<ServedModel*> ModelRegistry::ByFingerprint(const Sha256Digest& fingerprint) {
+absl::StatusOr<ServedModel*> ModelRegistry::ByFrame(const FrameHeader& header) {
   for (const auto& m : models_) {
-    if (m->model->fingerprint() == fingerprint) return m.get();
+    if (FrameModelIs(header, m->model->fingerprint())) return m.get();
   }
+  const std::string hex = ToHex(header.model);
   return absl::FailedPreconditionError(
-      absl::StrCat("frame was made by model ", ToHex(fingerprint),
+      absl::StrCat("frame was made by model ",
+                   header.compact ? hex.substr(0, 2 * kCompactModelBytes) + "..." : hex,
                    ", which this server does not serve (see ListModels)"));
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/frame.h"
 #include "core/hashing.h"
 #include "engine/scheduler.h"
 #include "model/int_model.h"
@@ -32,7 +33,8 @@ class ModelRegistry {
   // Empty name: the default. NOT_FOUND otherwise.
   absl::StatusOr<ServedModel*> ByName(const std::string& name);
   // FAILED_PRECONDITION, naming the fingerprint, when no served model has it.
-  absl::StatusOr<ServedModel*> ByFingerprint(const Sha256Digest& fingerprint);
+  // The model a frame names (compact frames name it by a prefix).
+  absl::StatusOr<ServedModel*> ByFrame(const FrameHeader& header);
   const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
 
  private:

@@ -111,7 +111,7 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
         "; use DecompressStream on frames of smaller segments")));
     return call;
   }
-  absl::StatusOr<ServedModel*> served = models_->ByFingerprint(plan->frame.header.model);
+  absl::StatusOr<ServedModel*> served = models_->ByFrame(plan->frame.header);
   if (!served.ok()) {
     call->Done(served.status());
     return call;

@@ -183,7 +183,7 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
     if (plan->frame.header.original_bytes > service_->config().max_output_bytes) {
       return Done(absl::ResourceExhaustedError("a frame decodes to more than the server's limit"));
     }
-    absl::StatusOr<ServedModel*> served = service_->models()->ByFingerprint(plan->frame.header.model);
+    absl::StatusOr<ServedModel*> served = service_->models()->ByFrame(plan->frame.header);
     if (!served.ok()) return Done(served.status());
     served_name_ = (*served)->name;
     plan_ = *std::move(plan);

@@ -53,7 +53,16 @@ check "empty input" cmp -s "$T/empty" "$T/empty.out"
 
 # info shows the header.
 "$LMC" info "$T/p.lmc" >"$T/info"
-check "info model" grep -q "$(sha256sum "$T/tiny.safetensors" | cut -c1-64)" "$T/info"
+# Up to 64 KB the compact header names the model by 8 bytes of its fingerprint.
+check "info model" grep -q "model         $(sha256sum "$T/tiny.safetensors" | cut -c1-16)\.\.\. (the loaded model)" "$T/info"
+check "info compact" grep -q "compact header" "$T/info"
+# Beyond 64 KB, the full header: the whole fingerprint, 64-bit checksum.
+printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..1600} >"$T/big.txt"
+"$LMC" compress -c "$T/big.txt" >"$T/big.lmc"
+"$LMC" info "$T/big.lmc" >"$T/info.big"
+check "info full model" grep -q "$(sha256sum "$T/tiny.safetensors" | cut -c1-64) (the loaded model)" "$T/info.big"
+check "info full header" expect_rc 1 grep -q "compact header" "$T/info.big"
+check "big round trip" cmp -s <("$LMC" decompress -c "$T/big.lmc") "$T/big.txt"
 check "info sizes" grep -q "original      9000 bytes" "$T/info"
 check "models" expect_rc 0 "$LMC" models
 

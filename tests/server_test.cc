@@ -202,19 +202,23 @@ TEST(ServerTest, ErrorsGetTheirCodesAndTheServerKeepsServing) {
 }
 
 TEST(ServerTest, OverloadIsResourceExhaustedAtOnceAndDeadlinesFreeSlots) {
+  // Chunks long enough that decoding 8 of them outlasts a 100 ms deadline by far,
+  // however fast the engine gets.
+  constexpr uint32_t kLong = 65536;
   ServerProcess server(ServerBinary(),
-                       Flags({"--max_queued_chunks", "8", "--max_batch_streams", "2"}));
+                       Flags({"--max_queued_chunks", "8", "--max_batch_streams", "2",
+                              "--chunk_tokens", std::to_string(kLong)}));
   ASSERT_TRUE(server.ok());
   auto client = Client::Connect(server.address(), Patient());
   // 25 chunks can never fit a queue of 8: refused at once.
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(client->Compress(Text(25 * kChunk, 3)).status().code(),
+  EXPECT_EQ(client->Compress(Text(25 * kLong, 3)).status().code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   EXPECT_EQ(Health(server.address()), 1);
   // A deadline that expires mid-decode, and a cancelled call: both give up
   // their slots, and the server goes on.
-  const std::string data = Text(8 * kChunk, 4);
+  const std::string data = Text(8 * kLong, 4);
   const std::string frame = client->Compress(data).value();
   ClientOptions hasty;
   hasty.timeout = std::chrono::milliseconds(100);
