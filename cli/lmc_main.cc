@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/train_command.h"
 #include "client/lmc_client.h"
 #include "core/frame.h"
 #include "engine/codec.h"
@@ -53,6 +54,7 @@ int Usage(int code) {
       "usage: lmc compress|decompress [options] [FILE...]\n"
       "       lmc info FILE...\n"
       "       lmc models\n"
+      "       lmc train --corpus DIR -o NEW [--init MODEL] [--minutes M]   fine-tune\n"
       "       lmc --server T health [SERVICE]   exit 0 when the server is SERVING\n"
       "options:\n"
       "  -c, --stdout      write to standard output, keep the input\n"
@@ -395,6 +397,7 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   Args a;
   if (argc >= 2 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) return Usage(0);
+  if (argc >= 2 && std::string(argv[1]) == "train") return lmc::RunTrainCommand(argc, argv);
   try {
     if (!ParseArgs(argc, argv, &a)) return Usage(1);
   } catch (const std::exception&) {

@@ -3,11 +3,15 @@
 //
 //   lmc-train --data train-data --run runs/default --minutes 40
 //   lmc-train --data train-data --run runs/default --export_to models/default
+//   lmc-train --init default --data my-messages --run new/checkpoint --out new \
+//             --minutes 5 --lr 5e-4 --warmup_steps 5   (what `lmc train` runs)
 //
 // A run directory holds model.pt, optim.pt and state.json; starting again on the
 // same --run resumes where it stopped (same step, same schedule), so training can
 // span several sessions. When the schedule ends, or with --export_to, the integer
-// model is written as model.safetensors + config.json.
+// model is written as model.safetensors + config.json (into --out, or
+// RUN/export). --init starts a fresh run from another run's float weights
+// (fine-tuning): "default" is the shipped default model's checkpoint.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -46,6 +50,12 @@ ABSL_FLAG(std::string, eval_file, "",
           "print the float model's bits/byte on this file, coded as lmc does with "
           "--chunk 512 (chunks of 512 bytes, each opened by BOS), and exit");
 ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints");
+ABSL_FLAG(std::string, init, "",
+          "fine-tune: start a fresh run from this checkpoint directory (model.pt and "
+          "state.json), a model directory holding checkpoint/, or \"default\"");
+ABSL_FLAG(std::string, out, "", "where the finished run's integer model goes (default RUN/export)");
+ABSL_FLAG(int, warmup_steps, 100, "steps of linear learning-rate warm-up of a fresh run");
+ABSL_FLAG(int, validation_percent, 2, "share of the corpus' files held out for validation");
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -82,6 +92,26 @@ double EvalBitsPerByte(lmc::train::FloatModel& m, const lmc::train::Corpus& val)
   return sum / n / std::log(2.0);
 }
 
+// The checkpoint directory that --init names.
+absl::StatusOr<fs::path> ResolveInit(const std::string& init) {
+  std::vector<fs::path> candidates;
+  if (init == "default") {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) candidates.push_back(exe.parent_path() / "../share/lmc/models/default/checkpoint");
+    candidates.push_back(fs::path(LMC_SOURCE_MODELS_DIR) / "default/checkpoint");
+  } else {
+    candidates.push_back(fs::path(init) / "checkpoint");
+    candidates.push_back(init);
+  }
+  for (const fs::path& c : candidates) {
+    if (fs::exists(c / "state.json") && fs::exists(c / "model.pt")) return c.lexically_normal();
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "--init ", init, ": no float checkpoint (model.pt and state.json) there; fine-tuning "
+      "needs the float weights a model was trained with, not its integer export"));
+}
+
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "lmc-train: %s\n", std::string(s.message()).c_str());
   return 1;
@@ -99,11 +129,27 @@ int main(int argc, char** argv) {
   lmc::ModelConfig cfg;
   nlohmann::json state;
   const bool resume = fs::exists(run / "state.json");
+  fs::path init;
+  if (!resume && !absl::GetFlag(FLAGS_init).empty()) {
+    auto i = ResolveInit(absl::GetFlag(FLAGS_init));
+    if (!i.ok()) return Fail(i.status());
+    init = *i;
+  }
   if (resume) {
     state = ReadJson(run / "state.json");
     auto c = lmc::ModelConfig::FromJson(state["config"].dump());
     if (!c.ok()) return Fail(c.status());
     cfg = *c;
+  } else if (!init.empty()) {
+    const nlohmann::json from = ReadJson(init / "state.json");
+    auto c = lmc::ModelConfig::FromJson(from["config"].dump());
+    if (!c.ok()) return Fail(c.status());
+    cfg = *c;
+    state = {{"step", 0}, {"total_steps", absl::GetFlag(FLAGS_steps)},
+             {"tokens_seen", 0}, {"config", nlohmann::json::parse(cfg.ToJson())},
+             {"seed", absl::GetFlag(FLAGS_seed)}, {"init", init.string()},
+             {"init_tokens_seen", from.value("tokens_seen", int64_t{0})},
+             {"warmup_steps", absl::GetFlag(FLAGS_warmup_steps)}};
   } else {
     cfg.d_model = absl::GetFlag(FLAGS_d_model);
     cfg.n_layers = absl::GetFlag(FLAGS_n_layers);
@@ -113,7 +159,8 @@ int main(int argc, char** argv) {
     if (auto s = cfg.Validate(); !s.ok()) return Fail(s);
     state = {{"step", 0}, {"total_steps", absl::GetFlag(FLAGS_steps)},
              {"tokens_seen", 0}, {"config", nlohmann::json::parse(cfg.ToJson())},
-             {"seed", absl::GetFlag(FLAGS_seed)}};
+             {"seed", absl::GetFlag(FLAGS_seed)},
+             {"warmup_steps", absl::GetFlag(FLAGS_warmup_steps)}};
   }
   torch::manual_seed(state["seed"].get<int>());
   lmc::train::FloatModel model(cfg);
@@ -126,21 +173,28 @@ int main(int argc, char** argv) {
                           torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr))
                               .betas({0.9, 0.98})
                               .weight_decay(0.01));
-  if (resume) {
-    torch::load(model, (run / "model.pt").string());
-    torch::load(opt, (run / "optim.pt").string());
+  try {
+    if (resume) {
+      torch::load(model, (run / "model.pt").string());
+      torch::load(opt, (run / "optim.pt").string());
+    } else if (!init.empty()) {
+      torch::load(model, (init / "model.pt").string());  // fresh optimiser state
+    }
+  } catch (const c10::Error& e) {
+    return Fail(absl::DataLossError(absl::StrCat("cannot load checkpoint: ", e.what_without_backtrace())));
   }
 
-  auto train = lmc::train::Corpus::Load(absl::GetFlag(FLAGS_data), false);
+  const int val_percent = absl::GetFlag(FLAGS_validation_percent);
+  auto train = lmc::train::Corpus::Load(absl::GetFlag(FLAGS_data), false, val_percent);
   if (!train.ok()) return Fail(train.status());
-  auto val = lmc::train::Corpus::Load(absl::GetFlag(FLAGS_data), true);
+  auto val = lmc::train::Corpus::Load(absl::GetFlag(FLAGS_data), true, val_percent);
   if (!val.ok()) return Fail(val.status());
   std::fprintf(stderr,
                "lmc-train: %lld parameters, %s; train %zu files %.1f MB, validation "
                "%zu files %.1f MB; %s at step %lld\n",
                static_cast<long long>(params), cfg.ToJson().c_str(), train->files(),
                train->bytes() / 1e6, val->files(), val->bytes() / 1e6,
-               resume ? "resuming" : "starting",
+               resume ? "resuming" : init.empty() ? "starting" : "fine-tuning",
                static_cast<long long>(state["step"].get<int64_t>()));
 
   auto save = [&] {
@@ -188,7 +242,7 @@ int main(int argc, char** argv) {
 
   const int batch = absl::GetFlag(FLAGS_batch), seq = absl::GetFlag(FLAGS_seq);
   const double peak_lr = absl::GetFlag(FLAGS_lr);
-  const int64_t warmup = 100;
+  const int64_t warmup = state.value("warmup_steps", 100);
   std::mt19937_64 rng(state["seed"].get<int>() * 1000003ull + state["step"].get<int64_t>());
   const auto t0 = Clock::now();
   auto last_ckpt = t0;
@@ -252,7 +306,8 @@ int main(int argc, char** argv) {
                static_cast<long long>(state["step"].get<int64_t>()), v);
   if (state["total_steps"].get<int64_t>() > 0 &&
       state["step"].get<int64_t>() >= state["total_steps"].get<int64_t>()) {
-    return do_export(run / "export");
+    const std::string out = absl::GetFlag(FLAGS_out);
+    return do_export(out.empty() ? run / "export" : fs::path(out));
   }
   return 0;
 }
