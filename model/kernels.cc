@@ -61,6 +61,7 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
       const uint8_t* ar = au.data() + size_t(r) * k;
       int b0 = 0;
       for (; b0 + 8 <= blocks; b0 += 8) GemvBlocks<8>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      for (; b0 + 4 <= blocks; b0 += 4) GemvBlocks<4>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
       for (; b0 < blocks; ++b0) GemvBlocks<1>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
     }
     return;
