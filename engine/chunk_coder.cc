@@ -13,17 +13,20 @@ inline uint32_t ZeroFreq(int p1) { return kTotal - 16 * static_cast<uint32_t>(p1
 
 }  // namespace
 
+void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_t>* inputs) {
+  inputs->resize(n);
+  for (size_t t = 0; t < n; ++t) {
+    const size_t i = at + t;
+    (*inputs)[t] = i == 0 ? ModelConfig::kBos : static_cast<uint8_t>(chunk[i - 1]);
+  }
+}
+
 ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk)
     : chunk_(chunk), state_(model), mixer_(chunk.size()) {}
 
 std::span<const int32_t> ChunkEncoder::NextInputs(int block) {
   const size_t n = std::min<size_t>(std::max(1, block), remaining());
-  inputs_.resize(n);
-  // Input t is the token before target t: BOS opens the chunk.
-  for (size_t t = 0; t < n; ++t) {
-    const size_t at = pos_ + t;
-    inputs_[t] = at == 0 ? ModelConfig::kBos : static_cast<uint8_t>(chunk_[at - 1]);
-  }
+  ChunkInputs(chunk_, pos_, n, &inputs_);
   return inputs_;
 }
 

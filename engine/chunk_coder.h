@@ -23,6 +23,10 @@
 
 namespace lmc {
 
+// The model inputs for targets [at, at + n) of `chunk`: input t is the byte
+// before target t, and BOS opens the chunk.
+void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_t>* inputs);
+
 class ChunkEncoder {
  public:
   ChunkEncoder(const IntModel& model, std::string_view chunk);

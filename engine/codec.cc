@@ -53,10 +53,7 @@ std::vector<uint16_t> SegmentFrequencies(const IntModel& model, BatchEvaluator& 
   rows.reserve((end - begin) * V);
   for (size_t at = start; at < end;) {
     const size_t n = std::min<size_t>(std::max(1, block), end - at);
-    in.resize(n);
-    for (size_t t = 0; t < n; ++t) {
-      in[t] = at + t == 0 ? ModelConfig::kBos : static_cast<uint8_t>(chunk[at + t - 1]);
-    }
+    ChunkInputs(chunk, at, n, &in);
     StreamInput input{&state, in};
     ev.Evaluate({&input, 1}, &freqs);
     const size_t skip = at < begin ? std::min(n, begin - at) : 0;
