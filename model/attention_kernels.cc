@@ -1,24 +1,18 @@
 #include "model/attention_kernels.h"
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined"
-// vectors (GCC bug 105593, fixed in GCC 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <climits>
 #include <cstring>
 #include <vector>
 
 #include "model/kernels.h"
+#include "model/internal/avx512.h"
 
 namespace lmc::kernels {
 namespace {
 
 constexpr int64_t kScoreLimit = int64_t{1} << 30;
 int RoundUp(int v, int m) { return (v + m - 1) / m * m; }
-
-#define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 LMC_AVX512 void QueryKeyDotsAvx512(const int8_t* q, const uint8_t* keys, int groups, int slots,
                                    int n, int32_t* dot) {
@@ -72,7 +66,7 @@ LMC_AVX512 int64_t AttentionWeightsAvx512(const int32_t* dot, int n, int slot, i
   const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
   __m512i vmax = _mm512_set1_epi64(INT64_MIN);
   for (int t0 = 0; t0 < n; t0 += 8) {
-    const __mmask8 live = n - t0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - t0)) - 1);
+    const __mmask8 live = internal::Live8(n, t0);
     // dot and score_m both fit int32, so vpmuldq's 32x32->64 product is exact.
     const __m512i d = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, dot + t0));
     __m512i s = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(d, m), half), shift);
@@ -88,7 +82,7 @@ LMC_AVX512 int64_t AttentionWeightsAvx512(const int32_t* dot, int n, int slot, i
   const __m512i size = _mm512_set1_epi64(table_size);
   __m512i sum = _mm512_setzero_si512();
   for (int t0 = 0; t0 < n; t0 += 8) {
-    const __mmask8 live = n - t0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - t0)) - 1);
+    const __mmask8 live = internal::Live8(n, t0);
     const __m512i diff = _mm512_sub_epi64(mx, _mm512_loadu_si512(scores.data() + t0));
     const __mmask8 in_table = live & _mm512_cmplt_epi64_mask(diff, size);
     const __m256i e = _mm512_mask_i64gather_epi32(_mm256_setzero_si256(), in_table, diff, table, 4);
@@ -144,7 +138,7 @@ LMC_AVX512 void WeightedValueSumAvx512(const int32_t* weight, int n, const int8_
   hi16.resize(lo16.size());
   const __m512i mask12 = _mm512_set1_epi32(4095);
   for (int t0 = 0; t0 < 2 * pairs; t0 += 16) {
-    const __mmask16 live = n - t0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - t0)) - 1);
+    const __mmask16 live = internal::Live16(n, t0);
     const __m512i w = _mm512_maskz_loadu_epi32(live, weight + t0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo16.data() + t0),
                         _mm512_cvtepi32_epi16(_mm512_and_si512(w, mask12)));
@@ -174,7 +168,7 @@ LMC_AVX512 void DivideClampInt8Avx512(const int64_t* num, int n, int64_t den, in
   const __m512i vden = _mm512_set1_epi64(den), one = _mm512_set1_epi64(1);
   const __m512i lo = _mm512_set1_epi64(-127), hi = _mm512_set1_epi64(127);
   for (int i0 = 0; i0 < n; i0 += 8) {
-    const __mmask8 live = n - i0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (n - i0)) - 1);
+    const __mmask8 live = internal::Live8(n, i0);
     const __m512i x = _mm512_maskz_loadu_epi64(live, num + i0);
     const __m512i a = _mm512_add_epi64(_mm512_add_epi64(x, x), vden);
     const __m512d qd = _mm512_roundscale_pd(_mm512_div_pd(_mm512_cvtepi64_pd(a), bd),

@@ -1,14 +1,11 @@
 #include "model/kernels.h"
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined"
-// vectors (GCC bug 105593, fixed in GCC 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+
+#include "model/internal/avx512.h"
 
 namespace lmc::kernels {
 namespace {
@@ -253,8 +250,6 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
 
 namespace {
 
-#define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
-
 // round_shift(acc * m + b, s) for the 8 columns o0.. (masked), as int64 lanes:
 // |acc|, m < 2^31 and |b| <= 2^61 keep every step inside int64, as in the loop.
 LMC_AVX512 inline __m512i Requant8(const int32_t* a, const int32_t* m, const int32_t* s,
@@ -270,9 +265,6 @@ LMC_AVX512 inline __m512i Requant8(const int32_t* a, const int32_t* m, const int
   return _mm512_srav_epi64(v, sh);
 }
 
-inline __mmask8 Live(int cols, int o0) {
-  return cols - o0 >= 8 ? 0xFF : static_cast<__mmask8>((1u << (cols - o0)) - 1);
-}
 
 LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const int32_t* m,
                                   const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
@@ -281,7 +273,7 @@ LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const 
     const int32_t* a = acc + size_t(r) * cols;
     int8_t* o8 = out8 + size_t(r) * cols;
     for (int o0 = 0; o0 < cols; o0 += 8) {
-      const __mmask8 live = Live(cols, o0);
+      const __mmask8 live = internal::Live8(cols, o0);
       const __m512i v = Requant8(a + o0, m + o0, s + o0, b + o0, live);
       _mm512_mask_cvtepi64_storeu_epi8(o8 + o0, live,
                                        _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
@@ -297,7 +289,7 @@ LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
     const int32_t* a = acc + size_t(r) * cols;
     int32_t* xr = x + size_t(r) * cols;
     for (int o0 = 0; o0 < cols; o0 += 8) {
-      const __mmask8 live = Live(cols, o0);
+      const __mmask8 live = internal::Live8(cols, o0);
       const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr + o0));
       const __m512i v = _mm512_add_epi64(old, Requant8(a + o0, m + o0, s + o0, b + o0, live));
       _mm512_mask_cvtepi64_storeu_epi32(xr + o0, live,
