@@ -8,8 +8,7 @@ LMC=$1 SERVER=$2 MKMODEL=$3
 T=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { local name=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi; }
+source "$(dirname "$0")/lib.sh"
 
 "$MKMODEL" "$T/tiny.safetensors" 1 tiny
 "$MKMODEL" "$T/other.safetensors" 2 tiny
@@ -80,5 +79,4 @@ check "plaintext client against TLS: exit 1 (got $rc)" test $rc = 1
 kill -TERM $pid
 wait $pid
 pid=
-echo "cli_remote_test: $pass passed, $fail failed"
-((fail == 0))
+finish cli_remote_test

@@ -7,11 +7,7 @@ LMC=$1
 MKMODEL=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi
-}
+source "$(dirname "$0")/lib.sh"
 expect_rc() { # expect_rc WANT CMD...
   local want=$1; shift
   "$@" >/dev/null 2>"$T/err"; local rc=$?
@@ -87,5 +83,4 @@ unset LMC_MODEL
 printf 'hello, default model\n' | "$LMC" compress | "$LMC" decompress >"$T/d.txt"
 check "default model round trip" grep -qx 'hello, default model' "$T/d.txt"
 
-echo "cli_test: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_test

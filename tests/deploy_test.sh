@@ -12,8 +12,7 @@ V=$SRC/deploy/validate
 T=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { local name=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi; }
+source "$(dirname "$0")/lib.sh"
 [[ -d $V/node_modules ]] || { echo "deploy_test: no $V/node_modules; run scripts/install-deps.sh"; exit 1; }
 
 http_get() {  # PORT PATH: the response, through bash's /dev/tcp
@@ -57,5 +56,4 @@ refused "replicas not a number (schema)" 's/replicas: 2/replicas: two/'
 refused "grace period shorter than the drain" 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 20/'
 refused "ServiceMonitor on the gRPC port" '/kind: ServiceMonitor/,$s/port: metrics/port: grpc/'
 
-echo "deploy_test: $pass passed, $fail failed"
-((fail == 0))
+finish deploy_test

@@ -6,8 +6,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 V=$SRC/deploy/validate
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { local name=$1; shift; if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi; }
+source "$(dirname "$0")/lib.sh"
 [[ -d $V/node_modules ]] || { echo "docker_lint_test: no $V/node_modules; run scripts/install-deps.sh"; exit 1; }
 
 check "Dockerfile and Dockerfile.cuda are clean" \
@@ -28,5 +27,4 @@ refused "single stage" '1,/^FROM debian:12$/{/^FROM debian:12 AS build/d}; /COPY
 refused "source missing from the context" 's|COPY docker/server.conf|COPY docker/nosuch.conf|'
 refused "syntax error" 's/^STOPSIGNAL SIGTERM/STOPSIGNAL/'
 
-echo "docker_lint_test: $pass passed, $fail failed"
-((fail == 0))
+finish docker_lint_test

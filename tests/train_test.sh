@@ -9,11 +9,7 @@ LMC=$1
 TRAIN=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name" >&2; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 # Two corpora of 60 small files each: prose-like lines, and JSON messages.
 mkdir -p "$T/prose" "$T/json"
@@ -68,5 +64,4 @@ check "fine-tune a fine-tuned model" test -s "$T/bad/model.safetensors"
 "$LMC" train --corpus "$T/json" 2>/dev/null
 check "usage without -o" test $? -eq 1
 
-echo "train_test: $pass passed, $fail failed"
-((fail == 0))
+finish train_test
