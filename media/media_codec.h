@@ -1,0 +1,50 @@
+// A media file as the token stream the engine codes, and back: the front-end
+// (front_ends.h) splits the file, the container is kept as bytes, and the
+// samples become prediction residuals (sample_stream.h).
+//
+//   MediaTokens m = ToTokens(file);           // m.modality == kBytes: not
+//   media
+//   ... frame front-end = m.modality, parameters = m.params, code m.tokens ...
+//   LMC_ASSIGN_OR_RETURN(std::string file2, FromTokens(m.modality, m.params,
+//   tokens));
+//
+// Parameters (docs/format.md, "Front-ends"): varint(token count),
+// varint(container bytes), then the Geometry record. Tokens: the container,
+// then the sample tokens.
+#ifndef LMC_MEDIA_MEDIA_CODEC_H_
+#define LMC_MEDIA_MEDIA_CODEC_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "media/geometry.h"
+
+namespace lmc::media {
+
+struct MediaTokens {
+  Modality modality = Modality::kBytes;
+  Geometry geometry;
+  std::string params;
+  std::string tokens;
+};
+
+// `modality`: force a front-end (kBytes: none); nullopt: detect. A file the
+// front-end does not take comes back as kBytes with no tokens: code the file.
+MediaTokens ToTokens(std::string_view file,
+                     std::optional<Modality> modality = std::nullopt);
+
+// The file again. DATA_LOSS if the parameters or the tokens are not a media
+// stream's (a corrupt frame).
+absl::StatusOr<std::string> FromTokens(Modality modality,
+                                       std::string_view params,
+                                       std::string_view tokens);
+
+// The geometry recorded in a frame's parameters, for `lmc info`.
+absl::StatusOr<Geometry> ParamsGeometry(Modality modality,
+                                        std::string_view params);
+
+}  // namespace lmc::media
+
+#endif  // LMC_MEDIA_MEDIA_CODEC_H_

@@ -1,0 +1,251 @@
+// The front-ends and the sample stream: every file comes back byte for byte,
+// through ToTokens/FromTokens, whatever it holds; files a front-end cannot
+// take fully are declined (coded as bytes) rather than mangled.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "media/front_ends.h"
+#include "media/media_codec.h"
+#include "media/sample_stream.h"
+
+namespace lmc::media {
+namespace {
+
+std::string Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// A smooth-ish raster, so residuals are small but not all zero.
+std::string Raster(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  int v = 128;
+  for (char& c : s) {
+    v = std::clamp(v + static_cast<int>(rng() % 9) - 4, 0, 255);
+    c = static_cast<char>(v);
+  }
+  return s;
+}
+
+std::string Le(uint32_t v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
+  return s;
+}
+
+std::string Wav(int channels, int bits, const std::string& data,
+                const std::string& extra = "",
+                uint32_t data_size = UINT32_MAX) {
+  const int align = channels * bits / 8;
+  std::string fmt = Le(1, 2) + Le(channels, 2) + Le(44100, 4) +
+                    Le(44100 * align, 4) + Le(align, 2) + Le(bits, 2);
+  std::string body = "WAVE";
+  body += "fmt " + Le(16, 4) + fmt;
+  body += extra;
+  body +=
+      "data" + Le(data_size == UINT32_MAX ? data.size() : data_size, 4) + data;
+  if (data.size() % 2) body.push_back('\0');
+  return "RIFF" + Le(body.size(), 4) + body;
+}
+
+// Checks the round trip and returns the modality the file was taken as.
+Modality RoundTrip(const std::string& file,
+                   std::optional<Modality> force = std::nullopt) {
+  MediaTokens m = ToTokens(file, force);
+  if (m.modality == Modality::kBytes) {
+    EXPECT_TRUE(m.tokens.empty());
+    return m.modality;
+  }
+  absl::StatusOr<std::string> back = FromTokens(m.modality, m.params, m.tokens);
+  EXPECT_TRUE(back.ok()) << back.status();
+  if (back.ok()) {
+    EXPECT_TRUE(*back == file) << "round trip differs";
+  }
+  return m.modality;
+}
+
+TEST(PnmTest, GreyColourAndSixteenBit) {
+  EXPECT_EQ(RoundTrip("P5\n1 1\n255\n\x7f"), Modality::kImage);  // 1x1
+  EXPECT_EQ(RoundTrip("P6\n7 5\n255\n" + Raster(7 * 5 * 3, 1)),
+            Modality::kImage);  // odd width
+  EXPECT_EQ(RoundTrip("P5\n# a comment\n13 3 # another\n65535\n" +
+                      Random(13 * 3 * 2, 2)),
+            Modality::kImage);  // 16-bit PGM
+  EXPECT_EQ(RoundTrip("P6 3 2 1023 " + Random(3 * 2 * 3 * 2, 3)),
+            Modality::kImage);
+  // Trailing bytes after the raster (a second image, garbage) stay verbatim.
+  EXPECT_EQ(RoundTrip("P5\n2 2\n255\n" + Raster(4, 4) + "P5\n1 1\n255\nx"),
+            Modality::kImage);
+  MediaTokens m = ToTokens("P6\n7 5\n255\n" + Raster(105, 5));
+  EXPECT_EQ(m.geometry.width, 7u);
+  EXPECT_EQ(m.geometry.channels, 3u);
+  EXPECT_EQ(m.geometry.samples, 105u);
+}
+
+TEST(PnmTest, PamWithAlpha) {
+  const std::string pam =
+      "P7\nWIDTH 5\nHEIGHT 3\nDEPTH 4\nMAXVAL 255\n# comment\nTUPLTYPE "
+      "RGB_ALPHA\nENDHDR\n";
+  EXPECT_EQ(RoundTrip(pam + Raster(5 * 3 * 4, 6)), Modality::kImage);
+  const std::string pam16 =
+      "P7\nWIDTH 2\nHEIGHT 2\nDEPTH 2\nMAXVAL 65535\nTUPLTYPE "
+      "GRAYSCALE_ALPHA\nENDHDR\n";
+  EXPECT_EQ(RoundTrip(pam16 + Random(2 * 2 * 2 * 2, 7)), Modality::kImage);
+  EXPECT_EQ(ToTokens(pam + Raster(5 * 3 * 4, 6)).geometry.channels, 4u);
+}
+
+TEST(PnmTest, DeclinesWhatItCannotTake) {
+  EXPECT_EQ(RoundTrip("P5\n4 4\n255\n" + Raster(15, 8)),
+            Modality::kBytes);                               // raster cut short
+  EXPECT_EQ(RoundTrip("P5\n4 4\n"), Modality::kBytes);       // truncated header
+  EXPECT_EQ(RoundTrip("P5\n0 4\n255\n"), Modality::kBytes);  // empty
+  EXPECT_EQ(RoundTrip("P5\n1 1\n70000\nxx"),
+            Modality::kBytes);                           // maxval too big
+  EXPECT_EQ(RoundTrip("P4\n8 1\nx"), Modality::kBytes);  // bitmap
+  EXPECT_EQ(RoundTrip("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nENDHDR\nx"),
+            Modality::kBytes);
+  EXPECT_EQ(RoundTrip("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 9\nMAXVAL 1\nENDHDR\n" +
+                      Random(9, 9)),
+            Modality::kBytes);
+}
+
+TEST(WavTest, FormatsAndChunks) {
+  EXPECT_EQ(RoundTrip(Wav(1, 16, Random(2000, 10))), Modality::kAudio);
+  EXPECT_EQ(RoundTrip(Wav(2, 24, Random(6 * 333, 11))),
+            Modality::kAudio);  // stereo 24-bit
+  EXPECT_EQ(RoundTrip(Wav(1, 8, Raster(1001, 12))),
+            Modality::kAudio);  // odd data: pad byte
+  // LIST chunk with an odd size (and its pad byte) before the data, and a
+  // chunk after it.
+  const std::string list = "LIST" + Le(5, 4) + "INFOx" + std::string(1, '\0');
+  std::string wav =
+      Wav(2, 16, Random(4 * 100, 13), list) + "id3 " + Le(3, 4) + "abc";
+  EXPECT_EQ(RoundTrip(wav), Modality::kAudio);
+  MediaTokens m = ToTokens(wav);
+  EXPECT_EQ(m.geometry.channels, 2u);
+  EXPECT_EQ(m.geometry.samples, 200u);
+  EXPECT_EQ(m.geometry.sample_rate, 44100u);
+  // Data not a whole number of frames, and a streaming writer's size.
+  EXPECT_EQ(RoundTrip(Wav(2, 16, Random(403, 14))), Modality::kAudio);
+  EXPECT_EQ(RoundTrip(Wav(1, 16, Random(100, 15), "", 0xFFFFFFFF - 1)),
+            Modality::kAudio);
+}
+
+TEST(WavTest, DeclinesWhatItCannotTake) {
+  std::string wav = Wav(1, 16, Random(100, 16));
+  EXPECT_EQ(RoundTrip(wav.substr(0, 30)), Modality::kBytes);  // truncated fmt
+  EXPECT_EQ(RoundTrip(wav.substr(0, 40)),
+            Modality::kBytes);  // no data header yet
+  std::string f32 = wav;
+  f32[20] = 3;  // IEEE float
+  EXPECT_EQ(RoundTrip(f32), Modality::kBytes);
+  std::string bits12 = wav;
+  bits12[34] = 12;
+  EXPECT_EQ(RoundTrip(bits12), Modality::kBytes);
+  EXPECT_EQ(RoundTrip("RIFF\0\0\0\0WAVEdata\4\0\0\0abcd"),
+            Modality::kBytes);  // data before fmt
+}
+
+std::string Y4m(const std::string& header, int w, int h, int frames,
+                int chroma_shift, const std::string& frame_params = "") {
+  const int cw = (w + chroma_shift) >> chroma_shift,
+            ch = (h + chroma_shift) >> chroma_shift;
+  std::string s = header + "\n";
+  for (int f = 0; f < frames; ++f)
+    s += "FRAME" + frame_params + "\n" + Raster(w * h + 2 * cw * ch, 20 + f);
+  return s;
+}
+
+TEST(Y4mTest, LayoutsCommentsAndParameters) {
+  EXPECT_EQ(
+      RoundTrip(Y4m("YUV4MPEG2 W7 H5 F25:1 Ip A1:1 C420jpeg XYSCSS=420JPEG", 7,
+                    5, 3, 1)),
+      Modality::kVideo);
+  EXPECT_EQ(RoundTrip(Y4m("YUV4MPEG2 W4 H4 C444 XCOMMENT=hello", 4, 4, 2, 0,
+                          " Ixyz XA=1")),
+            Modality::kVideo);
+  EXPECT_EQ(RoundTrip(Y4m("YUV4MPEG2 W4 H2", 4, 2, 0, 1)),
+            Modality::kVideo);  // 0 frames
+  // A frame cut short stays verbatim.
+  const std::string cut = Y4m("YUV4MPEG2 W8 H8 C420", 8, 8, 2, 1);
+  EXPECT_EQ(RoundTrip(cut.substr(0, cut.size() - 7)), Modality::kVideo);
+  MediaTokens m = ToTokens(Y4m("YUV4MPEG2 W7 H5 C420mpeg2", 7, 5, 3, 1));
+  EXPECT_EQ(m.geometry.samples, 3u * (35 + 2 * 4 * 3));
+  std::string mono = "YUV4MPEG2 W3 H3 Cmono\nFRAME\n" + Raster(9, 30);
+  EXPECT_EQ(RoundTrip(mono), Modality::kVideo);
+}
+
+TEST(Y4mTest, DeclinesWhatItCannotTake) {
+  EXPECT_EQ(RoundTrip("YUV4MPEG2 W4 H4 C422\nFRAME\n" + Raster(32, 31)),
+            Modality::kBytes);
+  EXPECT_EQ(RoundTrip("YUV4MPEG2 W4 H4 C420p10\n"), Modality::kBytes);
+  EXPECT_EQ(RoundTrip("YUV4MPEG2 W4\n"), Modality::kBytes);
+  EXPECT_EQ(RoundTrip("YUV4MPEG2 W4 H4"),
+            Modality::kBytes);  // header never ends
+}
+
+TEST(MediaTest, ForcedModality) {
+  const std::string pgm = "P5\n3 3\n255\n" + Raster(9, 40);
+  EXPECT_EQ(RoundTrip(pgm, Modality::kBytes), Modality::kBytes);
+  EXPECT_EQ(RoundTrip(pgm, Modality::kAudio),
+            Modality::kBytes);  // not audio: bytes
+  EXPECT_EQ(RoundTrip(pgm, Modality::kImage), Modality::kImage);
+}
+
+TEST(MediaTest, SmoothSamplesBecomeSmallTokens) {
+  MediaTokens m = ToTokens("P5\n64 64\n255\n" + std::string(64 * 64, '\x80'));
+  size_t zeros = 0;
+  for (char c : m.tokens) zeros += c == 0;
+  EXPECT_GT(zeros, 64u * 64 - 2);  // all but the first pixel predicted exactly
+}
+
+// Whatever a corrupt frame hands the inverse, it returns an error or some
+// bytes, never crashes.
+TEST(MediaTest, CorruptTokensAndParameters) {
+  MediaTokens m = ToTokens(Wav(2, 16, Random(400, 50)));
+  ASSERT_EQ(m.modality, Modality::kAudio);
+  EXPECT_FALSE(FromTokens(m.modality, m.params, m.tokens.substr(1)).ok());
+  EXPECT_FALSE(FromTokens(Modality::kVideo, m.params, m.tokens).ok());
+  std::mt19937 rng(51);
+  for (int i = 0; i < 2000; ++i) {
+    std::string p = m.params, t = m.tokens;
+    if (i % 2) {
+      p[rng() % p.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else {
+      t[rng() % t.size()] ^= static_cast<char>(1 + rng() % 255);
+    }
+    (void)FromTokens(static_cast<Modality>(1 + rng() % 3), p, t);
+  }
+}
+
+// Mutated and cut media files: whatever the front-ends make of them, the
+// round trip is exact.
+TEST(MediaTest, MutatedFilesRoundTrip) {
+  const std::string files[] = {
+      "P6\n5 4\n255\n" + Raster(60, 60),
+      "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 2\nMAXVAL 65535\nENDHDR\n" + Random(24, 61),
+      Wav(2, 24, Random(60, 62),
+          "LIST" + Le(3, 4) + "abc" + std::string(1, '\0')),
+      Y4m("YUV4MPEG2 W4 H3 C420", 4, 3, 2, 1)};
+  std::mt19937 rng(63);
+  for (const std::string& f : files) {
+    for (int i = 0; i < 500; ++i) {
+      std::string g = f;
+      if (i % 3 == 0) g.resize(rng() % g.size());
+      if (i % 3 != 0 && !g.empty())
+        g[rng() % g.size()] = static_cast<char>(rng());
+      if (i % 5 == 0 && !g.empty())
+        g[rng() % std::min<size_t>(g.size(), 60)] = static_cast<char>(rng());
+      RoundTrip(g);
+    }
+  }
+  for (int i = 0; i < 200; ++i) RoundTrip(Random(rng() % 300, 100 + i));
+}
+
+}  // namespace
+}  // namespace lmc::media
