@@ -29,6 +29,7 @@
 #include "client/lmc_client.h"
 #include "core/frame.h"
 #include "engine/codec.h"
+#include "media/media_codec.h"
 #include "models/default_model.h"
 
 namespace fs = std::filesystem;
@@ -42,6 +43,7 @@ struct Args {
   bool to_stdout = false, force = false, keep = false, quiet = false;
   int progress = -1;  // -1: auto (a terminal and a large input)
   std::string output, model;
+  std::string modality;  // as given to --modality
   std::string server;  // remote mode: HOST:PORT (or any gRPC target)
   bool tls = false;    // remote mode over TLS
   std::string tls_ca, tls_cert, tls_key, token_file;
@@ -72,6 +74,9 @@ int Usage(int code) {
       "      --tls_cert F, --tls_key F   a client certificate for servers that ask\n"
       "      --token_file F   send the bearer token in F (default: $LMC_TOKEN)\n"
       "      --threads N   worker threads (default: all cores)\n"
+      "      --modality M  auto (default), bytes, image (PNM/PAM), audio (WAVE PCM) or\n"
+      "                    video (Y4M): the front-end; files it does not take are\n"
+      "                    coded as bytes\n"
       "      --chunk N     tokens per independent chunk (default 1048576; smaller\n"
       "                    chunks decompress in parallel, larger compress better)\n"
       "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"
@@ -123,6 +128,12 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (s == "--tls_key") { if (!value(&a->tls_key)) return false; a->tls = true; }
     else if (s == "--token_file") { if (!value(&a->token_file)) return false; }
     else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
+    else if (s == "--modality") {
+      if (!value(&a->modality)) return false;
+      auto m = lmc::media::ParseModalityChoice(a->modality);
+      if (!m.ok()) return false;
+      a->codec.modality = *m;
+    }
     else if (s == "--chunk") { if (!value(&v)) return false; a->codec.chunk_tokens = static_cast<uint32_t>(std::stoul(v)); }
     else if (s.size() > 2 && s[0] == '-' && s[1] != '-') {
       for (char ch : s.substr(1)) {  // combined short flags: -kf, -cq
@@ -251,13 +262,16 @@ class LocalBackend : public Backend {
 // local mode), streams beyond (a sequence of frames, one per server segment).
 class RemoteBackend : public Backend {
  public:
-  RemoteBackend(const std::string& target, std::string model, const lmc::ClientOptions& options)
-      : client_(lmc::Client::Connect(target, options)), model_(std::move(model)) {}
+  RemoteBackend(const std::string& target, std::string model, std::string modality,
+                const lmc::ClientOptions& options)
+      : client_(lmc::Client::Connect(target, options)),
+        model_(std::move(model)),
+        modality_(std::move(modality)) {}
   absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions&) override {
-    if (data.size() <= kUnaryLimit) return client_->Compress(data, model_);
+    if (data.size() <= kUnaryLimit) return client_->Compress(data, model_, modality_);
     std::istringstream in(data);
     std::ostringstream out;
-    if (absl::Status s = client_->CompressStream(in, out, model_); !s.ok()) return s;
+    if (absl::Status s = client_->CompressStream(in, out, model_, modality_); !s.ok()) return s;
     return out.str();
   }
   absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions&) override {
@@ -299,6 +313,7 @@ class RemoteBackend : public Backend {
   static constexpr size_t kUnaryLimit = 3 << 20;  // under the server's 4 MiB default
   std::unique_ptr<lmc::Client> client_;
   std::string model_;
+  std::string modality_;
 };
 
 int RunCodec(Args& a, Backend& backend) {
@@ -376,7 +391,15 @@ int RunInfo(const Args& a, const lmc::IntModel* model) {
     std::printf("%s:\n", f.c_str());
     std::printf("  format        lmc frame v%d%s\n", lmc::kFrameVersion,
                 h.compact ? ", compact header" : "");
-    std::printf("  front-end     bytes\n");
+    if (h.front_end == lmc::FrontEnd::kBytes) {
+      std::printf("  front-end     bytes\n");
+    } else {
+      const auto m = static_cast<lmc::media::Modality>(h.front_end);
+      auto g = lmc::media::ParamsGeometry(m, h.front_end_params);
+      std::printf("  front-end     %s: %s\n", std::string(lmc::media::ModalityName(m)).c_str(),
+                  g.ok() ? g->Describe().c_str() : std::string(g.status().message()).c_str());
+      std::printf("  tokens        %llu\n", static_cast<unsigned long long>(lmc::FrameTokens(h)));
+    }
     std::printf("  model         %s%s\n", fp.c_str(),
                 model && lmc::FrameModelIs(h, model->fingerprint()) ? " (the loaded model)" : " (not the loaded model)");
     std::printf(h.compact ? "  original      %llu bytes, xxh64 low 32 bits %08llx\n"
@@ -429,7 +452,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n", *serving ? "SERVING" : "NOT_SERVING");
       return *serving ? 0 : 1;
     }
-    RemoteBackend remote(a.server, a.model, *options);
+    RemoteBackend remote(a.server, a.model, a.modality, *options);
     if (a.command == "models") {
       auto models = remote.client().ListModels();
       if (!models.ok()) return Fail(a.server, models.status());

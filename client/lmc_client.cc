@@ -93,10 +93,12 @@ std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
   return ctx;
 }
 
-absl::StatusOr<std::string> Client::Compress(std::string_view data, const std::string& model) {
+absl::StatusOr<std::string> Client::Compress(std::string_view data, const std::string& model,
+                                             const std::string& modality) {
   v1::CompressRequest req;
   req.set_data(std::string(data));
   req.set_model(model);
+  req.set_modality(modality);
   v1::CompressResponse resp;
   auto ctx = NewContext();
   if (absl::Status s = FromGrpc(stub_->Compress(ctx.get(), req, &resp)); !s.ok()) return s;
@@ -172,14 +174,18 @@ absl::Status RunStream(grpc::ClientReaderWriter<Req, Resp>* stream, std::istream
 
 }  // namespace
 
-absl::Status Client::CompressStream(std::istream& in, std::ostream& out, const std::string& model) {
+absl::Status Client::CompressStream(std::istream& in, std::ostream& out, const std::string& model,
+                                    const std::string& modality) {
   auto ctx = NewContext();
   auto stream = stub_->CompressStream(ctx.get());
   return RunStream(
       stream.get(), in, options_.stream_piece_bytes,
       [&](v1::CompressRequest* r, std::string_view piece, bool first) {
         r->set_data(std::string(piece));
-        if (first) r->set_model(model);
+        if (first) {
+          r->set_model(model);
+          r->set_modality(modality);
+        }
       },
       [&](const v1::CompressResponse& r) {
         out.write(r.frame().data(), static_cast<std::streamsize>(r.frame().size()));

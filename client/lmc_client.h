@@ -58,7 +58,9 @@ class Client {
   // An already made channel (TLS, custom arguments).
   Client(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options);
 
-  absl::StatusOr<std::string> Compress(std::string_view data, const std::string& model = "");
+  // `modality`: the media front-end ("" detects; see CompressRequest).
+  absl::StatusOr<std::string> Compress(std::string_view data, const std::string& model = "",
+                                       const std::string& modality = "");
   absl::StatusOr<std::string> Decompress(std::string_view frame);
   absl::StatusOr<std::vector<v1::ModelInfo>> ListModels();
   // grpc.health.v1.Health/Check of `service` ("": the server as a whole,
@@ -67,7 +69,8 @@ class Client {
   absl::StatusOr<bool> Serving(const std::string& service = "");
   // Inputs of any size: reads `in` to its end, writes frames (or the original)
   // to `out` as they come.
-  absl::Status CompressStream(std::istream& in, std::ostream& out, const std::string& model = "");
+  absl::Status CompressStream(std::istream& in, std::ostream& out, const std::string& model = "",
+                              const std::string& modality = "");
   absl::Status DecompressStream(std::istream& in, std::ostream& out);
 
  private:

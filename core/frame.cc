@@ -77,7 +77,12 @@ absl::Status Truncated(const char* what) {
 
 }  // namespace
 
-uint64_t FrameTokens(const FrameHeader& h) { return h.original_bytes; }
+uint64_t FrameTokens(const FrameHeader& h) {
+  if (h.front_end == FrontEnd::kBytes) return h.original_bytes;
+  Reader r(h.front_end_params);
+  uint64_t tokens;
+  return r.Varint(&tokens) ? tokens : 0;
+}
 
 bool FrameModelIs(const FrameHeader& h, const Sha256Digest& fingerprint) {
   const size_t n = h.compact ? kCompactModelBytes : fingerprint.size();
@@ -158,13 +163,13 @@ bool ReadCompactFields(Reader& r, StoredHeader* s) {
     return false;
   }
   h.front_end_params = std::string(params);
+  h.front_end = static_cast<FrontEnd>(s->front_end);
   std::memcpy(h.model.data(), model.data(), kCompactModelBytes);
   h.checksum = sum;
-  s->chunk_tokens = h.original_bytes;
+  const uint64_t tokens = FrameTokens(h);
+  s->chunk_tokens = tokens;
   if (h.original_bytes > 0) {
-    h.chunks.push_back({static_cast<uint32_t>(std::min<uint64_t>(h.original_bytes,
-                                                                  kMaxChunkTokens)),
-                        coded});
+    h.chunks.push_back({static_cast<uint32_t>(std::min<uint64_t>(tokens, kMaxChunkTokens)), coded});
   }
   return true;
 }
@@ -180,12 +185,13 @@ bool ReadFullFields(Reader& r, StoredHeader* s, absl::Status* error) {
     return false;
   }
   h.front_end_params = std::string(params);
+  h.front_end = static_cast<FrontEnd>(s->front_end);
   std::memcpy(h.model.data(), model.data(), 32);
+  const uint64_t tokens = FrameTokens(h);
   // Checked before the index is read, so that a corrupt count cannot make a
   // stream reader wait for an index that never ends.
   const uint64_t ct = s->chunk_tokens;
-  if (ct < 1 || ct > kMaxChunkTokens ||
-      n_chunks != h.original_bytes / ct + (h.original_bytes % ct != 0)) {
+  if (ct < 1 || ct > kMaxChunkTokens || n_chunks != tokens / ct + (tokens % ct != 0)) {
     *error = absl::DataLossError("frame chunk index does not match the original length");
     return false;
   }
@@ -261,11 +267,15 @@ absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame) {
   ParsedFrame p;
   p.header = std::move(s.h);
   FrameHeader& h = p.header;
-  if (s.front_end != static_cast<uint8_t>(FrontEnd::kBytes)) {
+  if (s.front_end > kLastFrontEnd) {
     return absl::UnimplementedError(absl::StrCat("unknown front-end ", s.front_end));
   }
-  h.front_end = static_cast<FrontEnd>(s.front_end);
   const uint64_t tokens = FrameTokens(h);
+  // A media stream holds at least its container's varints; an empty original
+  // is always plain bytes.
+  if (h.front_end != FrontEnd::kBytes && (tokens == 0 || h.original_bytes == 0)) {
+    return absl::DataLossError("frame's front-end parameters are corrupt");
+  }
   if (h.compact && tokens > kMaxChunkTokens) {
     return absl::DataLossError("compact frame declares too many tokens");
   }

@@ -31,7 +31,11 @@ inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
 // before any decoding work is spent on them.
 inline constexpr uint64_t kMaxTokensPerCodedByte = 2839;
 
-enum class FrontEnd : uint8_t { kBytes = 0 };
+// What the coded tokens are (docs/format.md, "Front-ends"): the original bytes,
+// or a media file's container and sample residuals (media/media_codec.h). For
+// a media front-end the parameters start with varint(token count).
+enum class FrontEnd : uint8_t { kBytes = 0, kImage = 1, kAudio = 2, kVideo = 3 };
+inline constexpr uint8_t kLastFrontEnd = 3;
 
 struct ChunkEntry {
   uint32_t tokens = 0;       // tokens coded in this chunk
@@ -74,7 +78,9 @@ absl::StatusOr<uint64_t> FrameSize(std::string_view prefix);
 bool FrameModelIs(const FrameHeader& h, const Sha256Digest& fingerprint);
 bool FrameChecksumIs(const FrameHeader& h, uint64_t xxh64);
 
-// Number of tokens the front-end produces for the original; for kBytes, its length.
+// Number of tokens the front-end produces for the original: for kBytes its
+// length, otherwise the count at the start of the parameters (0 if they do not
+// start with a varint; ParseFrame refuses such frames).
 uint64_t FrameTokens(const FrameHeader& h);
 
 std::string WriteFrame(const FrameHeader& header,

@@ -107,8 +107,12 @@ TEST(FrameTest, FrameSizeFromAnyPrefix) {
     absl::StatusOr<uint64_t> size = FrameSize(std::string_view(two).substr(0, n));
     ASSERT_TRUE(size.ok()) << n << ": " << size.status();
     // Once the header is in, the size is exact; it never claims a wrong size.
-    if (*size != 0) EXPECT_EQ(*size, f.size()) << n;
-    if (known) EXPECT_NE(*size, 0u) << n;
+    if (*size != 0) {
+      EXPECT_EQ(*size, f.size()) << n;
+    }
+    if (known) {
+      EXPECT_NE(*size, 0u) << n;
+    }
     known = *size != 0;
   }
   EXPECT_TRUE(known);
@@ -202,8 +206,12 @@ TEST(CompactFrameTest, FrameSizeFromAnyPrefix) {
     for (size_t n = 0; n <= mixed.size() - at; ++n) {
       absl::StatusOr<uint64_t> size = FrameSize(std::string_view(mixed).substr(at, n));
       ASSERT_TRUE(size.ok()) << at << "+" << n << ": " << size.status();
-      if (*size != 0) EXPECT_EQ(*size, want) << at << "+" << n;
-      if (known) EXPECT_NE(*size, 0u) << at << "+" << n;
+      if (*size != 0) {
+        EXPECT_EQ(*size, want) << at << "+" << n;
+      }
+      if (known) {
+        EXPECT_NE(*size, 0u) << at << "+" << n;
+      }
       known = *size != 0;
     }
     EXPECT_TRUE(known);

@@ -11,6 +11,7 @@
 #include "core/frame.h"
 #include "core/status_macros.h"
 #include "engine/chunk_coder.h"
+#include "media/media_codec.h"
 #include "model/evaluator.h"
 
 namespace lmc {
@@ -212,7 +213,8 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
 }
 
 absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_view data,
-                                          uint32_t chunk_tokens) {
+                                          uint32_t chunk_tokens,
+                                          std::optional<media::Modality> modality) {
   if (chunk_tokens < 1 || chunk_tokens > kMaxChunkTokens) {
     return absl::InvalidArgumentError(absl::StrCat("chunk size must be 1..", kMaxChunkTokens));
   }
@@ -221,12 +223,19 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
   p.header.model = model.fingerprint();
   p.header.original_bytes = data.size();
   p.header.checksum = Xxh64(data);
+  media::MediaTokens m = media::ToTokens(data, modality);
+  if (m.modality != media::Modality::kBytes) {
+    p.header.front_end = static_cast<FrontEnd>(m.modality);
+    p.header.front_end_params = std::move(m.params);
+    p.tokens = std::make_unique<std::string>(std::move(m.tokens));
+    data = *p.tokens;
+  }
   // Chunks of equal size (the last up to n - 1 tokens shorter) rather than full
   // ones and a short tail, so that n chunks decode in n equal parallel parts.
   const size_t n = (data.size() + chunk_tokens - 1) / chunk_tokens;
   if (n > 1) chunk_tokens = static_cast<uint32_t>((data.size() + n - 1) / n);
   p.header.chunk_tokens = chunk_tokens;
-  p.header.compact = n <= 1 && data.size() <= kCompactMaxBytes;
+  p.header.compact = n <= 1 && p.header.original_bytes <= kCompactMaxBytes;
   for (size_t pos = 0; pos < data.size(); pos += chunk_tokens) {
     p.chunks.push_back(data.substr(pos, chunk_tokens));
   }
@@ -260,10 +269,15 @@ absl::Status CheckModel(const IntModel& model, const FrameHeader& header) {
 
 absl::StatusOr<std::string> FinishDecompress(const DecompressPlan& plan,
                                              std::vector<std::string> parts) {
+  const FrameHeader& h = plan.frame.header;
   std::string out;
-  out.reserve(plan.frame.header.original_bytes);
+  out.reserve(h.original_bytes);
   for (auto& s : parts) out += s;
-  if (!FrameChecksumIs(plan.frame.header, Xxh64(out))) {
+  if (h.front_end != FrontEnd::kBytes) {
+    LMC_ASSIGN_OR_RETURN(out, media::FromTokens(static_cast<media::Modality>(h.front_end),
+                                                h.front_end_params, out));
+  }
+  if (out.size() != h.original_bytes || !FrameChecksumIs(plan.frame.header, Xxh64(out))) {
     return absl::DataLossError("frame is corrupt: checksum of the decoded data does not match");
   }
   return out;
@@ -271,7 +285,8 @@ absl::StatusOr<std::string> FinishDecompress(const DecompressPlan& plan,
 
 absl::StatusOr<std::string> Compress(const IntModel& model, std::string_view data,
                                      const CodecOptions& opt) {
-  LMC_ASSIGN_OR_RETURN(CompressPlan plan, PlanCompress(model, data, opt.chunk_tokens));
+  LMC_ASSIGN_OR_RETURN(CompressPlan plan,
+                       PlanCompress(model, data, opt.chunk_tokens, opt.modality));
   std::vector<std::string> payloads = EncodeChunks(model, plan.chunks, opt);
   return FinishCompress(std::move(plan), payloads);
 }

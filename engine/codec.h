@@ -14,6 +14,8 @@
 #define LMC_ENGINE_CODEC_H_
 
 #include <atomic>
+#include <memory>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -22,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/frame.h"
+#include "media/geometry.h"
 #include "model/int_model.h"
 
 namespace lmc {
@@ -38,6 +41,8 @@ struct CodecOptions {
   // segments of about this many tokens on all threads (0: never). A segment
   // re-reads StreamState::JoinWarmUp tokens (1020 for the default model).
   uint32_t segment_tokens = 32768;
+  // The media front-end (nullopt: detected; kBytes: none).
+  std::optional<media::Modality> modality = std::nullopt;
   // When set, incremented by the number of tokens coded, as work progresses.
   std::atomic<uint64_t>* progress = nullptr;
 };
@@ -58,10 +63,14 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
 // themselves (the server): plan, code the chunks, finish.
 struct CompressPlan {
   FrameHeader header;
-  std::vector<std::string_view> chunks;  // views into the input
+  std::unique_ptr<std::string> tokens;   // a media front-end's token stream
+  std::vector<std::string_view> chunks;  // views into the input or `tokens`
 };
-absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_view data,
-                                          uint32_t chunk_tokens);
+// `modality`: the front-end to use (media/front_ends.h); nullopt detects it
+// from the data, and data that no front-end takes is coded as bytes.
+absl::StatusOr<CompressPlan> PlanCompress(
+    const IntModel& model, std::string_view data, uint32_t chunk_tokens,
+    std::optional<media::Modality> modality = std::nullopt);
 absl::StatusOr<std::string> FinishCompress(CompressPlan plan,
                                            const std::vector<std::string>& payloads);
 

@@ -167,6 +167,72 @@ TEST(CodecTest, DamageNeverYieldsWrongData) {
   }
 }
 
+// Media files go through their front-end (the frame says which), in any
+// chunking, and come back exact; forcing bytes or another modality is honoured.
+TEST(CodecTest, MediaFrontEnds) {
+  auto m = Tiny();
+  std::string wav_body = "WAVEfmt " + std::string("\x10\0\0\0\x01\0\x02\0\x44\xac\0\0", 12) +
+                         std::string("\x98\x09\x04\0\x06\0\x18\0", 8) + "data" +
+                         std::string("\x2c\x01\0\0", 4) + RandomBytes(300, 3);
+  std::string wav = "RIFF" + std::string(1, static_cast<char>(wav_body.size())) +
+                    std::string(3, '\0') + wav_body;
+  struct Case {
+    std::string data;
+    FrontEnd want;
+  } cases[] = {
+      {"P5\n9 7\n65535\n" + RandomBytes(9 * 7 * 2, 1), FrontEnd::kImage},
+      {"P6\n# c\n5 3\n255\n" + RandomBytes(45, 2), FrontEnd::kImage},
+      {wav, FrontEnd::kAudio},
+      {"YUV4MPEG2 W4 H2 C420 XA=1\nFRAME\n" + RandomBytes(12, 4) + "FRAME Ixy\n" +
+           RandomBytes(12, 5),
+       FrontEnd::kVideo},
+  };
+  for (const Case& c : cases) {
+    for (uint32_t chunk : {7u, 100u, 1u << 20}) {
+      auto f = Compress(*m, c.data, Opts(chunk, 2, 3));
+      ASSERT_TRUE(f.ok()) << f.status();
+      auto p = ParseFrame(*f);
+      ASSERT_TRUE(p.ok()) << p.status();
+      EXPECT_EQ(p->header.front_end, c.want);
+      EXPECT_EQ(p->header.compact, p->header.chunks.size() == 1);
+      if (chunk == 7) {
+        EXPECT_GT(p->header.chunks.size(), 1u);
+      }
+      auto back = Decompress(*m, *f, Opts(chunk, 1, 2));
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_TRUE(*back == c.data);
+    }
+    CodecOptions bytes;
+    bytes.modality = media::Modality::kBytes;
+    auto f = Compress(*m, c.data, bytes);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(ParseFrame(*f)->header.front_end, FrontEnd::kBytes);
+    EXPECT_TRUE(*Decompress(*m, *f, {}) == c.data);
+  }
+  // Not audio: coded as bytes even when audio is asked for.
+  CodecOptions audio;
+  audio.modality = media::Modality::kAudio;
+  auto f = Compress(*m, cases[0].data, audio);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(ParseFrame(*f)->header.front_end, FrontEnd::kBytes);
+}
+
+TEST(CodecTest, DamagedMediaFrameNeverYieldsWrongData) {
+  auto m = Tiny();
+  const std::string data = "P5\n6 5\n255\n" + RandomBytes(30, 8);
+  auto f = Compress(*m, data, {});
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(ParseFrame(*f)->header.front_end, FrontEnd::kImage);
+  for (size_t bit = 0; bit < f->size() * 8; ++bit) {
+    std::string g = *f;
+    g[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    auto r = Decompress(*m, g, {});
+    if (r.ok()) {
+      ASSERT_TRUE(*r == data) << "bit " << bit << " decoded to other data";
+    }
+  }
+}
+
 TEST(CodecTest, RejectsBadOptions) {
   auto m = Tiny();
   EXPECT_EQ(Compress(*m, "x", Opts(0, 1, 1)).status().code(), absl::StatusCode::kInvalidArgument);

@@ -48,6 +48,16 @@ bool ParseModality(std::string_view name, Modality* m) {
 // Field order is the wire order (docs/format.md): format, max_value, channels,
 // width, height, chroma_shift, sample_rate, samples, all varints. The modality
 // itself is the frame's front-end byte.
+absl::StatusOr<std::optional<Modality>> ParseModalityChoice(std::string_view name) {
+  if (name.empty() || name == "auto") return std::optional<Modality>();
+  Modality m;
+  if (!ParseModality(name, &m)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown modality \"", std::string(name), "\" (auto, bytes, image, audio or video)"));
+  }
+  return std::optional<Modality>(m);
+}
+
 std::string Geometry::Serialize() const {
   std::string s;
   PutVarint(&s, static_cast<uint8_t>(format));

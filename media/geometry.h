@@ -7,6 +7,7 @@
 #define LMC_MEDIA_GEOMETRY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,9 @@ struct Geometry {
 std::string_view ModalityName(Modality m);
 // "bytes", "image", "audio", "video"; false for anything else.
 bool ParseModality(std::string_view name, Modality* m);
+// A front-end choice as the CLI and the RPC take it: "" or "auto" (nullopt:
+// detect) or a modality name; INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::optional<Modality>> ParseModalityChoice(std::string_view name);
 
 }  // namespace lmc::media
 

@@ -65,8 +65,14 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
     call->Done(served.status());
     return call;
   }
+  absl::StatusOr<std::optional<media::Modality>> modality =
+      media::ParseModalityChoice(req->modality());
+  if (!modality.ok()) {
+    call->Done(modality.status());
+    return call;
+  }
   absl::StatusOr<CompressPlan> plan =
-      PlanCompress(*(*served)->model, req->data(), config_.chunk_tokens);
+      PlanCompress(*(*served)->model, req->data(), config_.chunk_tokens, *modality);
   if (!plan.ok()) {
     call->Done(plan.status());
     return call;

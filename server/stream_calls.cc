@@ -76,6 +76,10 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
       absl::StatusOr<ServedModel*> m = service_->models()->ByName(req_.model());
       if (!m.ok()) return Done(m.status());
       served_ = *m;
+      absl::StatusOr<std::optional<media::Modality>> modality =
+          media::ParseModalityChoice(req_.modality());
+      if (!modality.ok()) return Done(modality.status());
+      modality_ = *modality;
     } else if (!req_.model().empty() && req_.model() != served_->name) {
       return Done(absl::InvalidArgumentError("the model may only be named in the first message"));
     }
@@ -109,7 +113,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
     segment_ = input_.substr(0, n);
     input_.erase(0, n);
     absl::StatusOr<CompressPlan> plan =
-        PlanCompress(*served_->model, segment_, service_->config().chunk_tokens);
+        PlanCompress(*served_->model, segment_, service_->config().chunk_tokens, modality_);
     if (!plan.ok()) return Done(plan.status());
     plan_ = *std::move(plan);
     absl::Status s = served_->scheduler->SubmitEncode(
@@ -129,6 +133,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
   v1::CompressRequest req_;
   v1::CompressResponse resp_;
   ServedModel* served_ = nullptr;
+  std::optional<media::Modality> modality_;  // the first message's choice
   std::string input_, segment_;
   CompressPlan plan_;
   bool reads_done_ = false;

@@ -28,6 +28,11 @@ head -c 2500000 /dev/urandom | base64 >"$T/big.txt"   # 3.4 MB, over a unary mes
 check "server frame == local frame" cmp -s "$T/remote.lmc" "$T/local.lmc"
 check "server frame decodes locally" bash -c "'$LMC' decompress -c '$T/remote.lmc' | cmp -s - '$T/small.json'"
 check "local frame decodes on the server" bash -c "'$LMC' --server $S decompress -c '$T/local.lmc' | cmp -s - '$T/small.json'"
+# Media: the server picks the same front-end as local mode, and honours --modality.
+{ printf 'P6\n20 10\n255\n'; head -c 600 /dev/urandom; } >"$T/img.ppm"
+check "image: server frame == local frame" cmp -s <("$LMC" --server "$S" compress -c "$T/img.ppm") <("$LMC" compress -c "$T/img.ppm")
+check "image: --modality bytes remotely" cmp -s <("$LMC" --server "$S" --modality bytes compress -c "$T/img.ppm") <("$LMC" --modality bytes compress -c "$T/img.ppm")
+check "image: a frame of the image front-end" bash -c "'$LMC' --server $S compress -c '$T/img.ppm' | '$LMC' info - | grep -q 'front-end     image'"
 check "big input through the streams" bash -c "'$LMC' --server $S compress -c '$T/big.txt' >'$T/big.lmc'"
 check "streamed frames decode locally" bash -c "'$LMC' decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"
 check "and on the server" bash -c "'$LMC' --server $S decompress -c '$T/big.lmc' | cmp -s - '$T/big.txt'"

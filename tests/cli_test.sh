@@ -83,4 +83,16 @@ unset LMC_MODEL
 printf 'hello, default model\n' | "$LMC" compress | "$LMC" decompress >"$T/d.txt"
 check "default model round trip" grep -qx 'hello, default model' "$T/d.txt"
 
+# Media: the front-end is chosen by itself, shown by info, overridable.
+{ printf 'P5\n# lmc\n16 8\n255\n'; head -c 128 /dev/urandom; } >"$T/img.pgm"
+"$LMC" compress -m "$T/tiny.safetensors" -c "$T/img.pgm" >"$T/img.lmc"
+"$LMC" info -m "$T/tiny.safetensors" "$T/img.lmc" >"$T/img.info"
+check "media: image front-end chosen" grep -q "front-end     image: image 16x8x1, maxval 255" "$T/img.info"
+check "media: round trip" cmp -s <("$LMC" decompress -m "$T/tiny.safetensors" -c "$T/img.lmc") "$T/img.pgm"
+"$LMC" compress -m "$T/tiny.safetensors" --modality bytes -c "$T/img.pgm" >"$T/imgb.lmc"
+check "media: --modality bytes" bash -c "'$LMC' info '$T/imgb.lmc' | grep -q 'front-end     bytes'"
+"$LMC" compress -m "$T/tiny.safetensors" --modality audio -c "$T/img.pgm" >"$T/imga.lmc"
+check "media: not audio, so bytes" bash -c "'$LMC' info '$T/imga.lmc' | grep -q 'front-end     bytes'"
+check "media: unknown modality" expect_rc 1 "$LMC" compress --modality smell -c "$T/img.pgm"
+
 finish cli_test

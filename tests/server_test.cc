@@ -164,6 +164,8 @@ TEST(ServerTest, ErrorsGetTheirCodesAndTheServerKeepsServing) {
   std::string frame = client->Compress(data).value();
 
   EXPECT_EQ(client->Compress(data, "no-such-model").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client->Compress(data, "", "smell").status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client->Decompress("not a frame at all").status().code(),
             absl::StatusCode::kInvalidArgument);
   std::string corrupt = frame;
