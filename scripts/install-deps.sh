@@ -28,6 +28,7 @@ BUILD_PKGS=(
 )
 BENCH_PKGS=(
   gzip bzip2 xz-utils zstd brotli zpaq bc
+  ffmpeg optipng webp libjxl-tools flac  # the media baselines: PNG, WebP, JPEG-XL, FLAC, FFV1, x264
   python3                              # the public corpus script uses it (and node/npm)
 )
 
