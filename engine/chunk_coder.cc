@@ -21,8 +21,11 @@ void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_
   }
 }
 
-ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk)
-    : chunk_(chunk), state_(model), mixer_(chunk.size()) {}
+ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk,
+                           const media::TokenLayout* layout, uint64_t first_token)
+    : chunk_(chunk), state_(model), mixer_(chunk.size()) {
+  if (layout) samples_.emplace(*layout, first_token);
+}
 
 std::span<const int32_t> ChunkEncoder::NextInputs(int block) {
   const size_t n = std::min<size_t>(std::max(1, block), remaining());
@@ -42,6 +45,8 @@ void ChunkEncoder::CodeRows(uint16_t* freqs, size_t rows) {
     const uint8_t sym = static_cast<uint8_t>(chunk_[pos_]);
     match_.Adjust(f);
     mixer_.SetFrequencies(f);
+    std::array<uint32_t, media::SampleContext::kContexts> h;
+    if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
     for (int k = 7; k >= 0; --k) {
       const int bit = (sym >> k) & 1;
       const uint32_t zero = ZeroFreq(mixer_.P1());
@@ -49,11 +54,13 @@ void ChunkEncoder::CodeRows(uint16_t* freqs, size_t rows) {
       mixer_.Update(bit);
     }
     match_.Update(sym);
+    if (samples_) samples_->Push(sym);
   }
 }
 
 ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload,
-                           uint32_t tokens)
+                           uint32_t tokens, const media::TokenLayout* layout,
+                           uint64_t first_token)
     : tokens_(tokens),
       payload_size_(payload.size()),
       state_(model),
@@ -61,11 +68,14 @@ ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> paylo
       dec_(payload),
       next_(ModelConfig::kBos) {
   out_.reserve(tokens);
+  if (layout) samples_.emplace(*layout, first_token);
 }
 
 void ChunkDecoder::Code(uint16_t* f) {
   match_.Adjust(f);
   mixer_.SetFrequencies(f);
+  std::array<uint32_t, media::SampleContext::kContexts> h;
+  if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
   int c = 0;
   for (int k = 0; k < 8; ++k) {
     const uint32_t zero = ZeroFreq(mixer_.P1());
@@ -75,6 +85,7 @@ void ChunkDecoder::Code(uint16_t* f) {
     c = c * 2 + bit;
   }
   match_.Update(static_cast<uint8_t>(c));
+  if (samples_) samples_->Push(static_cast<uint8_t>(c));
   out_.push_back(static_cast<char>(c));
   next_ = c;
 }

@@ -10,6 +10,7 @@
 #define LMC_ENGINE_CHUNK_CODER_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "core/range_coder.h"
 #include "engine/context_mixer.h"
 #include "engine/match_model.h"
+#include "media/sample_context.h"
 #include "model/evaluator.h"
 
 namespace lmc {
@@ -29,7 +31,10 @@ void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_
 
 class ChunkEncoder {
  public:
-  ChunkEncoder(const IntModel& model, std::string_view chunk);
+  // `layout`: the stream is a media front-end's (outliving the encoder), and
+  // the chunk starts at its token `first_token`; null for bytes.
+  ChunkEncoder(const IntModel& model, std::string_view chunk,
+               const media::TokenLayout* layout = nullptr, uint64_t first_token = 0);
   bool done() const { return pos_ >= chunk_.size(); }
   size_t remaining() const { return chunk_.size() - pos_; }
   StreamState* state() { return &state_; }
@@ -49,12 +54,14 @@ class ChunkEncoder {
   MatchModel match_;
   ContextMixer mixer_;
   RangeEncoder enc_;
+  std::optional<media::SampleContext> samples_;
   std::vector<int32_t> inputs_;
 };
 
 class ChunkDecoder {
  public:
-  ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload, uint32_t tokens);
+  ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload, uint32_t tokens,
+               const media::TokenLayout* layout = nullptr, uint64_t first_token = 0);
   bool done() const { return out_.size() >= tokens_; }
   size_t remaining() const { return tokens_ - out_.size(); }
   StreamState* state() { return &state_; }
@@ -72,6 +79,7 @@ class ChunkDecoder {
   MatchModel match_;
   ContextMixer mixer_;
   RangeDecoder dec_;
+  std::optional<media::SampleContext> samples_;
   int32_t next_;
   std::string out_;
 };

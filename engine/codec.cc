@@ -69,7 +69,8 @@ std::vector<uint16_t> SegmentFrequencies(const IntModel& model, BatchEvaluator& 
 // thread finishes the segment that is next; at most threads + 1 segments of
 // frequency rows (512 bytes a token) wait at a time.
 std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
-                                  const CodecOptions& opt, int threads) {
+                                  const CodecOptions& opt, int threads,
+                                  const media::TokenLayout* layout, uint64_t first_token) {
   const size_t n = chunk.size();
   const size_t per = std::max<size_t>(1, opt.segment_tokens);
   const size_t warm = static_cast<size_t>(StreamState::JoinWarmUp(model.config()));
@@ -78,7 +79,7 @@ std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
   segments = std::max<size_t>(1, std::min(segments, n / (4 * warm + 1)));  // warm-up <= 1/4
   const size_t size = (n + segments - 1) / segments;
   segments = (n + size - 1) / size;
-  ChunkEncoder encoder(model, chunk);
+  ChunkEncoder encoder(model, chunk, layout, first_token);
   std::mutex mu;
   std::condition_variable room;
   size_t next_segment = 0, next_to_code = 0;  // guarded by mu
@@ -127,14 +128,17 @@ std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
 
 std::vector<std::string> EncodeChunks(const IntModel& model,
                                       const std::vector<std::string_view>& chunks,
-                                      const CodecOptions& opt) {
+                                      const CodecOptions& opt,
+                                      const media::TokenLayout* layout) {
   std::vector<std::string> out(chunks.size());
+  std::vector<uint64_t> first(chunks.size() + 1, 0);
+  for (size_t i = 0; i < chunks.size(); ++i) first[i + 1] = first[i] + chunks[i].size();
   const int threads = ThreadCount(opt, SIZE_MAX);
   if (threads > 1 && opt.segment_tokens > 0 && chunks.size() < size_t(threads)) {
     // Fewer chunks than threads: each chunk in parallel segments instead. The
     // bytes are the same either way.
     for (size_t i = 0; i < chunks.size(); ++i) {
-      out[i] = EncodeChunkInSegments(model, chunks[i], opt, threads);
+      out[i] = EncodeChunkInSegments(model, chunks[i], opt, threads, layout, first[i]);
     }
     return out;
   }
@@ -143,7 +147,7 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
     BatchEvaluator ev(model);
     std::vector<std::unique_ptr<ChunkEncoder>> coders;
     for (size_t i = begin; i < end; ++i) {
-      coders.push_back(std::make_unique<ChunkEncoder>(model, chunks[i]));
+      coders.push_back(std::make_unique<ChunkEncoder>(model, chunks[i], layout, first[i]));
     }
     std::vector<uint16_t> freqs;
     std::vector<StreamInput> batch;
@@ -172,17 +176,21 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
 
 absl::StatusOr<std::vector<std::string>> DecodeChunks(
     const IntModel& model, const std::vector<std::span<const uint8_t>>& payloads,
-    const std::vector<uint32_t>& tokens, const CodecOptions& opt) {
+    const std::vector<uint32_t>& tokens, const CodecOptions& opt,
+    const media::TokenLayout* layout) {
   if (payloads.size() != tokens.size()) {
     return absl::InvalidArgumentError("DecodeChunks: payloads and token counts differ");
   }
+  std::vector<uint64_t> first(tokens.size() + 1, 0);
+  for (size_t i = 0; i < tokens.size(); ++i) first[i + 1] = first[i] + tokens[i];
   std::vector<absl::StatusOr<std::string>> out(payloads.size());
   ParallelGroups(payloads.size(), std::max(1, opt.batch_chunks),
                  ThreadCount(opt, payloads.size()), [&](size_t begin, size_t end) {
     BatchEvaluator ev(model);
     std::vector<std::unique_ptr<ChunkDecoder>> coders;
     for (size_t i = begin; i < end; ++i) {
-      coders.push_back(std::make_unique<ChunkDecoder>(model, payloads[i], tokens[i]));
+      coders.push_back(
+          std::make_unique<ChunkDecoder>(model, payloads[i], tokens[i], layout, first[i]));
     }
     std::vector<uint16_t> freqs;
     std::vector<StreamInput> batch;
@@ -228,6 +236,7 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
     p.header.front_end = static_cast<FrontEnd>(m.modality);
     p.header.front_end_params = std::move(m.params);
     p.tokens = std::make_unique<std::string>(std::move(m.tokens));
+    p.layout = std::make_shared<const media::TokenLayout>(m.layout);
     data = *p.tokens;
   }
   // Chunks of equal size (the last up to n - 1 tokens shorter) rather than full
@@ -256,6 +265,13 @@ absl::StatusOr<std::string> FinishCompress(CompressPlan plan,
 absl::StatusOr<DecompressPlan> PlanDecompress(std::string_view frame) {
   DecompressPlan p;
   LMC_ASSIGN_OR_RETURN(p.frame, ParseFrame(frame));
+  const FrameHeader& h = p.frame.header;
+  if (h.front_end != FrontEnd::kBytes) {
+    LMC_ASSIGN_OR_RETURN(media::TokenLayout layout,
+                         media::ParamsLayout(static_cast<media::Modality>(h.front_end),
+                                             h.front_end_params));
+    p.layout = std::make_shared<const media::TokenLayout>(std::move(layout));
+  }
   for (const ChunkEntry& c : p.frame.header.chunks) p.tokens.push_back(c.tokens);
   return p;
 }
@@ -287,7 +303,7 @@ absl::StatusOr<std::string> Compress(const IntModel& model, std::string_view dat
                                      const CodecOptions& opt) {
   LMC_ASSIGN_OR_RETURN(CompressPlan plan,
                        PlanCompress(model, data, opt.chunk_tokens, opt.modality));
-  std::vector<std::string> payloads = EncodeChunks(model, plan.chunks, opt);
+  std::vector<std::string> payloads = EncodeChunks(model, plan.chunks, opt, plan.layout.get());
   return FinishCompress(std::move(plan), payloads);
 }
 
@@ -296,7 +312,8 @@ absl::StatusOr<std::string> Decompress(const IntModel& model, std::string_view f
   LMC_ASSIGN_OR_RETURN(DecompressPlan plan, PlanDecompress(frame));
   LMC_RETURN_IF_ERROR(CheckModel(model, plan.frame.header));
   LMC_ASSIGN_OR_RETURN(std::vector<std::string> parts,
-                       DecodeChunks(model, plan.frame.payloads, plan.tokens, opt));
+                       DecodeChunks(model, plan.frame.payloads, plan.tokens, opt,
+                                    plan.layout.get()));
   return FinishDecompress(plan, std::move(parts));
 }
 

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "core/frame.h"
 #include "media/geometry.h"
+#include "media/sample_context.h"
 #include "model/int_model.h"
 
 namespace lmc {
@@ -49,21 +50,26 @@ struct CodecOptions {
 
 // Range-codes each chunk with a fresh context. Chunks are independent, so any
 // split into threads and batches gives the same bytes.
+// `layout`: the chunks are consecutive parts of a media front-end's token
+// stream (CompressPlan::layout); null for bytes.
 std::vector<std::string> EncodeChunks(const IntModel& model,
                                       const std::vector<std::string_view>& chunks,
-                                      const CodecOptions& opt);
+                                      const CodecOptions& opt,
+                                      const media::TokenLayout* layout = nullptr);
 
 // Decodes chunk i, of tokens[i] tokens, from payloads[i]. DATA_LOSS if a payload
 // does not end exactly where its last token does.
 absl::StatusOr<std::vector<std::string>> DecodeChunks(
     const IntModel& model, const std::vector<std::span<const uint8_t>>& payloads,
-    const std::vector<uint32_t>& tokens, const CodecOptions& opt);
+    const std::vector<uint32_t>& tokens, const CodecOptions& opt,
+    const media::TokenLayout* layout = nullptr);
 
 // Compress and Decompress in steps, for callers that schedule the chunk work
 // themselves (the server): plan, code the chunks, finish.
 struct CompressPlan {
   FrameHeader header;
   std::unique_ptr<std::string> tokens;   // a media front-end's token stream
+  std::shared_ptr<const media::TokenLayout> layout;  // with it, its layout
   std::vector<std::string_view> chunks;  // views into the input or `tokens`
 };
 // `modality`: the front-end to use (media/front_ends.h); nullopt detects it
@@ -77,6 +83,7 @@ absl::StatusOr<std::string> FinishCompress(CompressPlan plan,
 struct DecompressPlan {
   ParsedFrame frame;             // payload views into the frame
   std::vector<uint32_t> tokens;  // per chunk
+  std::shared_ptr<const media::TokenLayout> layout;  // media front-ends only
 };
 // Parses and validates the frame; does not check its model (frame.header.model).
 absl::StatusOr<DecompressPlan> PlanDecompress(std::string_view frame);

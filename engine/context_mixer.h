@@ -44,6 +44,11 @@ class ContextMixer {
 
   // Starts a byte: `freqs` has 256 entries >= 1 summing to 2^16.
   void SetFrequencies(const uint16_t* freqs);
+  // Replaces the byte contexts of the byte just started (before its first P1)
+  // by these kOrders hashes (media/sample_context.h).
+  void SetContexts(const uint32_t* hashes) {
+    for (int i = 0; i < kOrders; ++i) ctx_hash_[i] = hashes[i];
+  }
   // Probability that the next bit is 1, in 1..4095 of 4096.
   int P1();
   // The coded bit; after the 8th, the byte is complete.

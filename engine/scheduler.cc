@@ -15,6 +15,8 @@ struct Scheduler::Job {
   std::vector<std::string_view> chunks;           // encode
   std::vector<std::span<const uint8_t>> payloads;  // decode
   std::vector<uint32_t> tokens;                    // decode
+  std::shared_ptr<const media::TokenLayout> layout;  // media streams only
+  std::vector<uint64_t> first;                     // first token of each chunk
   Check check;
   Done done;
   std::vector<std::string> results;
@@ -63,20 +65,30 @@ size_t Scheduler::queued_chunks() const {
 }
 
 absl::Status Scheduler::SubmitEncode(std::vector<std::string_view> chunks, Check check,
-                                     Done done) {
+                                     Done done,
+                                     std::shared_ptr<const media::TokenLayout> layout) {
   auto job = std::make_shared<Job>();
   job->chunks = std::move(chunks);
+  job->layout = std::move(layout);
+  job->first.assign(job->chunks.size(), 0);
+  for (size_t i = 1; i < job->chunks.size(); ++i) {
+    job->first[i] = job->first[i - 1] + job->chunks[i - 1].size();
+  }
   job->check = std::move(check);
   job->done = std::move(done);
   return Enqueue(std::move(job));
 }
 
 absl::Status Scheduler::SubmitDecode(std::vector<std::span<const uint8_t>> payloads,
-                                     std::vector<uint32_t> tokens, Check check, Done done) {
+                                     std::vector<uint32_t> tokens, Check check, Done done,
+                                     std::shared_ptr<const media::TokenLayout> layout) {
   if (payloads.size() != tokens.size()) {
     return absl::InvalidArgumentError("payloads and token counts differ");
   }
   auto job = std::make_shared<Job>();
+  job->layout = std::move(layout);
+  job->first.assign(tokens.size(), 0);
+  for (size_t i = 1; i < tokens.size(); ++i) job->first[i] = job->first[i - 1] + tokens[i - 1];
   job->decode = true;
   job->payloads = std::move(payloads);
   job->tokens = std::move(tokens);
@@ -166,10 +178,12 @@ void Scheduler::WorkerLoop() {
         }
         Running r{job, i, nullptr, nullptr};
         if (job->decode) {
-          r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i]);
+          r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i],
+                                                 job->layout.get(), job->first[i]);
           tokens += 1;
         } else {
-          r.enc = std::make_unique<ChunkEncoder>(model_, job->chunks[i]);
+          r.enc = std::make_unique<ChunkEncoder>(model_, job->chunks[i], job->layout.get(),
+                                                 job->first[i]);
           tokens += std::min<int>(opt_.block_tokens, r.enc->remaining());
         }
         running.push_back(std::move(r));

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "media/sample_context.h"
 #include "absl/status/statusor.h"
 #include "model/int_model.h"
 
@@ -67,10 +68,13 @@ class Scheduler {
   // Completes queued and running jobs with UNAVAILABLE, then joins the workers.
   ~Scheduler();
 
-  // The views must stay valid until `done` has run.
-  absl::Status SubmitEncode(std::vector<std::string_view> chunks, Check check, Done done);
+  // The views must stay valid until `done` has run. `layout`: the chunks are
+  // consecutive parts of a media token stream (CompressPlan/DecompressPlan).
+  absl::Status SubmitEncode(std::vector<std::string_view> chunks, Check check, Done done,
+                            std::shared_ptr<const media::TokenLayout> layout = nullptr);
   absl::Status SubmitDecode(std::vector<std::span<const uint8_t>> payloads,
-                            std::vector<uint32_t> tokens, Check check, Done done);
+                            std::vector<uint32_t> tokens, Check check, Done done,
+                            std::shared_ptr<const media::TokenLayout> layout = nullptr);
 
   size_t queued_chunks() const;
   size_t running_chunks() const { return running_.load(); }

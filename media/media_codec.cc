@@ -25,8 +25,11 @@ absl::StatusOr<Params> ReadParams(Modality modality, std::string_view s) {
   if (!g.ok()) return g.status();
   p.geometry = *g;
   p.geometry.modality = modality;
-  if (!SamplesFit(p.geometry))
+  const int bytes = SampleBytes(p.geometry.format);
+  if (!SamplesFit(p.geometry) || p.geometry.samples > p.tokens ||
+      p.tokens != p.container + p.geometry.samples * bytes) {
     return absl::DataLossError("front-end geometry is inconsistent");
+  }
   return p;
 }
 
@@ -41,6 +44,7 @@ MediaTokens ToTokens(std::string_view file, std::optional<Modality> modality) {
   m.tokens = std::move(s.container);
   const size_t container = m.tokens.size();
   m.tokens += SamplesToTokens(s.geometry, s.raw_samples);
+  m.layout = {s.geometry, container};
   PutVarint(&m.params, m.tokens.size());
   PutVarint(&m.params, container);
   m.params += s.geometry.Serialize();
@@ -60,6 +64,13 @@ absl::StatusOr<std::string> FromTokens(Modality modality,
   absl::StatusOr<std::string> file = Join(tokens.substr(0, p->container), *raw);
   if (!file.ok()) return absl::DataLossError(file.status().message());
   return file;
+}
+
+absl::StatusOr<TokenLayout> ParamsLayout(Modality modality,
+                                         std::string_view params) {
+  absl::StatusOr<Params> p = ReadParams(modality, params);
+  if (!p.ok()) return p.status();
+  return TokenLayout{p->geometry, p->container};
 }
 
 absl::StatusOr<Geometry> ParamsGeometry(Modality modality,

@@ -20,12 +20,14 @@
 
 #include "absl/status/statusor.h"
 #include "media/geometry.h"
+#include "media/sample_context.h"
 
 namespace lmc::media {
 
 struct MediaTokens {
   Modality modality = Modality::kBytes;
   Geometry geometry;
+  TokenLayout layout;
   std::string params;
   std::string tokens;
 };
@@ -44,6 +46,10 @@ absl::StatusOr<std::string> FromTokens(Modality modality,
 // The geometry recorded in a frame's parameters, for `lmc info`.
 absl::StatusOr<Geometry> ParamsGeometry(Modality modality,
                                         std::string_view params);
+// Where the samples are in the tokens, for the sample contexts; DATA_LOSS as
+// FromTokens for parameters that do not describe a media stream.
+absl::StatusOr<TokenLayout> ParamsLayout(Modality modality,
+                                         std::string_view params);
 
 }  // namespace lmc::media
 

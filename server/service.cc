@@ -92,7 +92,8 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
         resp->set_original_bytes(original);
         call->metrics().Compressed(name, original, resp->frame().size());
         call->Done(absl::OkStatus());
-      });
+      },
+      p->layout);
   if (!s.ok()) call->Done(s);
   return call;
 }
@@ -134,7 +135,8 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
         resp->set_data(*std::move(data));
         call->metrics().Decompressed(name, resp->data().size(), frame_bytes);
         call->Done(absl::OkStatus());
-      });
+      },
+      p->layout);
   if (!s.ok()) call->Done(s);
   return call;
 }

@@ -126,7 +126,8 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
           resp_.set_original_bytes(segment_.size());
           service_->metrics().Compressed(served_->name, segment_.size(), resp_.frame().size());
           StartWrite(&resp_);
-        });
+        },
+        plan_.layout);
     if (!s.ok()) Done(s);
   }
 
@@ -203,7 +204,8 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
           written_ = 0;
           ++frames_;
           WriteNextPiece();
-        });
+        },
+        plan_.layout);
     if (!s.ok()) Done(s);
   }
 
