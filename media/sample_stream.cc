@@ -1,6 +1,8 @@
 #include "media/sample_stream.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <vector>
 
@@ -75,6 +77,10 @@ inline int64_t Med(int64_t w, int64_t n, int64_t nw) {
 // which restores values in order, computes the same.
 class Predictor {
  public:
+  static constexpr int kCandidates = 8;
+  static constexpr int kLms = 32;       // audio: LMS filter order
+  static constexpr int kLmsShift = 14;  // its weights' fraction bits
+  static constexpr int kLmsStep = 16;   // its adaptation step
   explicit Predictor(const Geometry& g)
       : g_(g), mask_((uint64_t{1} << Bits(g.format)) - 1) {}
   uint32_t mask() const { return static_cast<uint32_t>(mask_); }
@@ -106,36 +112,74 @@ class Predictor {
       return p[(y * w + x) * stride];
     };
     const uint32_t* cur = v.data() + base;
+    // Each candidate's absolute error on the current and the previous row.
+    std::vector<uint32_t> err(2 * kCandidates * w, 0);
+    const auto row = [&](size_t y, int k) { return &err[((y & 1) * kCandidates + k) * w]; };
+    std::array<int64_t, kCandidates> c{};
     for (size_t y = 0; y < h; ++y) {
       for (size_t x = 0; x < w; ++x) {
         int64_t p;
-        if (y == 0 && x == 0) {
+        const bool inner = x > 0 && y > 0;
+        if (inner) {
+          Candidates(cur, prev, x, y, w, stride, &c);
+          p = Blend(c, x, y, w, row);
+        } else if (y == 0 && x == 0) {
           p = prev ? at(prev, 0, 0) : 0;
         } else if (y == 0) {
           p = at(cur, x - 1, 0);
-        } else if (x == 0) {
-          p = at(cur, 0, y - 1);
+          if (prev) p = std::clamp<int64_t>(p + at(prev, x, 0) - at(prev, x - 1, 0), 0, mask_);
         } else {
-          p = Med(at(cur, x - 1, y), at(cur, x, y - 1), at(cur, x - 1, y - 1));
-        }
-        if (prev && (x > 0 || y > 0)) {
-          // Spatial prediction corrected by how the previous frame differed
-          // from its own spatial prediction at this pixel.
-          int64_t q;
-          if (y == 0) {
-            q = at(prev, x - 1, 0);
-          } else if (x == 0) {
-            q = at(prev, 0, y - 1);
-          } else {
-            q = Med(at(prev, x - 1, y), at(prev, x, y - 1),
-                    at(prev, x - 1, y - 1));
-          }
-          p = std::clamp<int64_t>(p + at(prev, x, y) - q, 0, mask_);
+          p = at(cur, 0, y - 1);
+          if (prev) p = std::clamp<int64_t>(p + at(prev, 0, y) - at(prev, 0, y - 1), 0, mask_);
         }
         const size_t i = base + (y * w + x) * stride;
         v[i] = fn(i, static_cast<uint32_t>(p));
+        for (int k = 0; k < kCandidates; ++k) {
+          row(y, k)[x] = inner ? static_cast<uint32_t>(std::abs(int64_t{v[i]} - c[k])) : 0;
+        }
       }
     }
+  }
+
+  // The predictions that Blend weighs, at an inner pixel (x, y > 0): without a
+  // previous plane MED, W, N, NE, (W + NE) / 2, W + N - NW; with one (video)
+  // MED + T - MED', T, MED, W, N, NE, where T is the previous plane's value
+  // here and MED' its MED.
+  void Candidates(const uint32_t* cur, const uint32_t* prev, size_t x, size_t y, size_t w,
+                  size_t stride, std::array<int64_t, kCandidates>* c) const {
+    const auto at = [&](const uint32_t* p, size_t px, size_t py) -> int64_t {
+      return p[(py * w + px) * stride];
+    };
+    const int64_t W = at(cur, x - 1, y), N = at(cur, x, y - 1), NW = at(cur, x - 1, y - 1);
+    const int64_t NE = x + 1 < w ? at(cur, x + 1, y - 1) : N;
+    const int64_t med = Med(W, N, NW);
+    if (prev) {
+      const int64_t t = at(prev, x, y);
+      const int64_t q = Med(at(prev, x - 1, y), at(prev, x, y - 1), at(prev, x - 1, y - 1));
+      *c = {std::clamp<int64_t>(med + t - q, 0, mask_), t, med, W, N, NE, (W + N + 1) >> 1,
+            std::clamp<int64_t>(W + t - at(prev, x - 1, y), 0, mask_)};
+    } else {
+      *c = {med, W, N, NE, (W + NE + 1) >> 1, std::clamp<int64_t>(W + N - NW, 0, mask_),
+            std::clamp<int64_t>(W + NE - N, 0, mask_), (W + N + 1) >> 1};
+    }
+  }
+
+  // Candidates weighted by 2^40 / (1 + e)^2, e = their errors at W and N
+  // (twice) and at NW and NE (NE: N on the last column), rounded.
+  template <typename Row>
+  int64_t Blend(const std::array<int64_t, kCandidates>& c, size_t x, size_t y, size_t w,
+                Row row) const {
+    uint64_t num = 0, den = 0;
+    const size_t ne = x + 1 < w ? x + 1 : x;
+    for (int k = 0; k < kCandidates; ++k) {
+      const uint32_t* r = row(y, k);
+      const uint32_t* u = row(y - 1, k);
+      const uint64_t e = 1 + 2 * uint64_t{r[x - 1]} + 2 * uint64_t{u[x]} + u[x - 1] + u[ne];
+      const uint64_t weight = (uint64_t{1} << 40) / (e * e);
+      num += weight * static_cast<uint64_t>(c[k]);
+      den += weight;
+    }
+    return static_cast<int64_t>((num + den / 2) / den);
   }
 
   template <typename Fn>
@@ -166,15 +210,37 @@ class Predictor {
   template <typename Fn>
   void Audio(std::vector<uint32_t>& v, Fn fn) const {
     const size_t c = g_.channels;
+    const int bits = Bits(g_.format);
+    const int64_t offset = g_.format == SampleFormat::kU8 ? 128 : 0;
+    // Signed sample values: 8-bit WAV is unsigned around 128, the others
+    // two's complement.
+    const auto value = [&](uint32_t u) -> int64_t {
+      if (offset) return int64_t{u} - offset;
+      const int64_t x = u;
+      return x >= (int64_t{1} << (bits - 1)) ? x - (int64_t{1} << bits) : x;
+    };
     for (size_t k = 0; k < c; ++k) {
-      for (size_t i = k; i < v.size(); i += c) {
-        uint64_t p = 0;
-        if (i >= 2 * c) {
-          p = 2 * uint64_t{v[i - c]} - v[i - 2 * c];
-        } else if (i >= c) {
-          p = v[i - c];
-        }
-        v[i] = fn(i, static_cast<uint32_t>(p & mask_));
+      // Order-2 fixed prediction, then a sign-sign LMS filter of order kLms
+      // over the fixed predictor's past residuals predicting its next one.
+      std::array<int64_t, kLms> w{};
+      std::vector<int64_t> r(kLms, 0);  // r[j]: the residual j + 1 samples back
+      int64_t s1 = 0, s2 = 0;           // the two previous values
+      size_t n = 0;
+      for (size_t i = k; i < v.size(); i += c, ++n) {
+        const int64_t fixed = n >= 2 ? 2 * s1 - s2 : n == 1 ? s1 : 0;
+        int64_t acc = 0;
+        for (int j = 0; j < kLms; ++j) acc += w[j] * r[j];
+        const int64_t lms = (acc + (int64_t{1} << (kLmsShift - 1))) >> kLmsShift;
+        const int64_t p = fixed + lms + offset;
+        v[i] = fn(i, static_cast<uint32_t>(static_cast<uint64_t>(p) & mask_));
+        const int64_t x = value(v[i]);
+        const int64_t e = x - fixed - lms;
+        const int64_t sign_e = (e > 0) - (e < 0);
+        for (int j = 0; j < kLms; ++j) w[j] += sign_e * ((r[j] > 0) - (r[j] < 0)) * kLmsStep;
+        std::rotate(r.rbegin(), r.rbegin() + 1, r.rend());
+        r[0] = x - fixed;
+        s2 = s1;
+        s1 = x;
       }
     }
   }
