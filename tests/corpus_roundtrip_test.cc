@@ -1,8 +1,8 @@
-// Round trip of every file of the public benchmark corpus, as bytes: with a
-// micro random model for all of it (exactness does not depend on quality), and
-// with the embedded default model for the small text files. The corpus
-// directory comes from $LMC_CORPUS_DIR (.ci/run fetches it with
-// benchmarks/fetch-data.sh).
+// Round trip of every file of the public benchmark corpus - media through their
+// front-ends, the rest as bytes: with a micro random model for all of it
+// (exactness does not depend on quality), and with the embedded default model
+// for the small text files. The corpus directory comes from $LMC_CORPUS_DIR
+// (.ci/run fetches it with benchmarks/fetch-data.sh).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -44,17 +44,28 @@ TEST(CorpusRoundTripTest, EveryFileWithMicroModel) {
   auto m = std::move(IntModel::FromBytes(MakeRandomModel(MicroConfig(), 11))).value();
   CodecOptions opt;
   opt.chunk_tokens = 1 << 18;
-  size_t bytes = 0;
+  size_t bytes = 0, media = 0;
   for (const auto& f : files) {
     const std::string data = Read(f);
     bytes += data.size();
     auto frame = Compress(*m, data, opt);
     ASSERT_TRUE(frame.ok()) << f << ": " << frame.status();
+    // Every public image, recording and clip goes through its front-end.
+    const std::string path = f.string();
+    const FrontEnd want = path.find("/image/") != std::string::npos   ? FrontEnd::kImage
+                          : path.find("/audio/") != std::string::npos ? FrontEnd::kAudio
+                          : path.find("/video/") != std::string::npos ? FrontEnd::kVideo
+                                                                       : FrontEnd::kBytes;
+    if (want != FrontEnd::kBytes) {
+      EXPECT_EQ(ParseFrame(*frame)->header.front_end, want) << f;
+      ++media;
+    }
     auto back = Decompress(*m, *frame, opt);
     ASSERT_TRUE(back.ok()) << f << ": " << back.status();
     ASSERT_TRUE(*back == data) << f;
   }
   EXPECT_GT(bytes, 30u << 20);
+  EXPECT_EQ(media, 47u);  // 18 images, 27 recordings, 2 clips
 }
 
 TEST(CorpusRoundTripTest, SmallTextFilesWithDefaultModel) {
