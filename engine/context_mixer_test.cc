@@ -20,7 +20,9 @@ TEST(LogisticTest, SquashIsMonotoneAndStretchInvertsIt) {
   for (int p = 1; p < 4096; ++p) {
     const int x = Stretch(p);
     ASSERT_GE(Squash(x), p) << p;
-    if (x > -2047) ASSERT_LT(Squash(x - 1), p) << p;  // the least such x
+    if (x > -2047) {
+      ASSERT_LT(Squash(x - 1), p) << p;  // the least such x
+    }
   }
 }
 

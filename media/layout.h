@@ -37,7 +37,6 @@ class ContainerWriter {
 
  private:
   std::string_view file_;
-  size_t done_ = 0;
   std::vector<std::pair<size_t, size_t>> regions_;
 };
 

@@ -6,7 +6,9 @@
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined"
 // vectors (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #define LMC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
