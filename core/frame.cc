@@ -6,17 +6,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/varint.h"
 
 namespace lmc {
 namespace {
-
-void PutVarint(std::string* s, uint64_t v) {
-  while (v >= 0x80) {
-    s->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  s->push_back(static_cast<char>(v));
-}
 
 void PutFixed64(std::string* s, uint64_t v) {
   for (int i = 0; i < 8; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
@@ -45,17 +38,13 @@ class Reader {
     for (int i = n - 1; i >= 0; --i) *v = (*v << 8) | static_cast<uint8_t>(b[i]);
     return true;
   }
-  // Canonical LEB128 of at most 10 bytes; rejects overlong encodings.
   bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!Byte(&b)) return false;
-      if (shift == 63 && b > 1) return false;
-      *v |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return b != 0 || shift == 0;
-    }
-    return false;
+    std::string_view rest = s_.substr(pos_);
+    bool ended = false;
+    const bool ok = GetVarint(&rest, v, &ended);
+    if (ended) return Short();
+    pos_ = s_.size() - rest.size();
+    return ok;
   }
   size_t pos() const { return pos_; }
   size_t left() const { return s_.size() - pos_; }
@@ -144,6 +133,7 @@ struct StoredHeader {
   uint8_t flags = 0;
   uint8_t front_end = 0;
   uint64_t chunk_tokens = 0;
+  uint64_t tokens = 0;  // FrameTokens(h), read once
   FrameHeader h;
   size_t bytes = 0;           // the header, its check included
   uint64_t payload_bytes = 0;  // what the index says follows
@@ -166,7 +156,7 @@ bool ReadCompactFields(Reader& r, StoredHeader* s) {
   h.front_end = static_cast<FrontEnd>(s->front_end);
   std::memcpy(h.model.data(), model.data(), kCompactModelBytes);
   h.checksum = sum;
-  const uint64_t tokens = FrameTokens(h);
+  const uint64_t tokens = s->tokens = FrameTokens(h);
   s->chunk_tokens = tokens;
   if (h.original_bytes > 0) {
     h.chunks.push_back({static_cast<uint32_t>(std::min<uint64_t>(tokens, kMaxChunkTokens)), coded});
@@ -187,7 +177,7 @@ bool ReadFullFields(Reader& r, StoredHeader* s, absl::Status* error) {
   h.front_end_params = std::string(params);
   h.front_end = static_cast<FrontEnd>(s->front_end);
   std::memcpy(h.model.data(), model.data(), 32);
-  const uint64_t tokens = FrameTokens(h);
+  const uint64_t tokens = s->tokens = FrameTokens(h);
   // Checked before the index is read, so that a corrupt count cannot make a
   // stream reader wait for an index that never ends.
   const uint64_t ct = s->chunk_tokens;
@@ -270,7 +260,7 @@ absl::StatusOr<ParsedFrame> ParseFrame(std::string_view frame) {
   if (s.front_end > kLastFrontEnd) {
     return absl::UnimplementedError(absl::StrCat("unknown front-end ", s.front_end));
   }
-  const uint64_t tokens = FrameTokens(h);
+  const uint64_t tokens = s.tokens;
   // A media stream holds at least its container's varints; an empty original
   // is always plain bytes.
   if (h.front_end != FrontEnd::kBytes && (tokens == 0 || h.original_bytes == 0)) {

@@ -2,7 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "media/varint.h"
+#include "core/varint.h"
 
 namespace lmc::media {
 
@@ -93,8 +93,7 @@ absl::StatusOr<Geometry> Geometry::Parse(std::string_view params) {
 }
 
 std::string Geometry::Describe() const {
-  const int bits =
-      format == SampleFormat::kS24LE ? 24 : SampleBytes(format) * 8;
+  const int bits = SampleBytes(format) * 8;
   switch (modality) {
     case Modality::kImage:
       return absl::StrCat("image ", width, "x", height, "x", channels,

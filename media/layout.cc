@@ -1,7 +1,7 @@
 #include "media/layout.h"
 
 #include "absl/status/status.h"
-#include "media/varint.h"
+#include "core/varint.h"
 
 namespace lmc::media {
 
