@@ -289,9 +289,8 @@ absl::StatusOr<std::string> FinishDecompress(const DecompressPlan& plan,
   std::string out;
   out.reserve(h.original_bytes);
   for (auto& s : parts) out += s;
-  if (h.front_end != FrontEnd::kBytes) {
-    LMC_ASSIGN_OR_RETURN(out, media::FromTokens(static_cast<media::Modality>(h.front_end),
-                                                h.front_end_params, out));
+  if (plan.layout != nullptr) {
+    LMC_ASSIGN_OR_RETURN(out, media::FromTokens(*plan.layout, out));
   }
   if (out.size() != h.original_bytes || !FrameChecksumIs(plan.frame.header, Xxh64(out))) {
     return absl::DataLossError("frame is corrupt: checksum of the decoded data does not match");

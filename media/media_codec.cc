@@ -4,7 +4,7 @@
 #include "media/front_ends.h"
 #include "media/layout.h"
 #include "media/sample_stream.h"
-#include "media/varint.h"
+#include "core/varint.h"
 
 namespace lmc::media {
 namespace {
@@ -51,17 +51,17 @@ MediaTokens ToTokens(std::string_view file, std::optional<Modality> modality) {
   return m;
 }
 
-absl::StatusOr<std::string> FromTokens(Modality modality,
-                                       std::string_view params,
+absl::StatusOr<std::string> FromTokens(const TokenLayout& layout,
                                        std::string_view tokens) {
-  absl::StatusOr<Params> p = ReadParams(modality, params);
-  if (!p.ok()) return p.status();
-  if (tokens.size() != p->tokens)
+  if (!SamplesFit(layout.geometry) ||
+      tokens.size() != layout.container + layout.geometry.samples *
+                                              SampleBytes(layout.geometry.format)) {
     return absl::DataLossError("media token count mismatch");
+  }
   absl::StatusOr<std::string> raw =
-      TokensToSamples(p->geometry, tokens.substr(p->container));
+      TokensToSamples(layout.geometry, tokens.substr(layout.container));
   if (!raw.ok()) return raw.status();
-  absl::StatusOr<std::string> file = Join(tokens.substr(0, p->container), *raw);
+  absl::StatusOr<std::string> file = Join(tokens.substr(0, layout.container), *raw);
   if (!file.ok()) return absl::DataLossError(file.status().message());
   return file;
 }

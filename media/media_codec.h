@@ -5,8 +5,8 @@
 //   MediaTokens m = ToTokens(file);           // m.modality == kBytes: not
 //   media
 //   ... frame front-end = m.modality, parameters = m.params, code m.tokens ...
-//   LMC_ASSIGN_OR_RETURN(std::string file2, FromTokens(m.modality, m.params,
-//   tokens));
+//   LMC_ASSIGN_OR_RETURN(TokenLayout layout, ParamsLayout(modality, params));
+//   LMC_ASSIGN_OR_RETURN(std::string file2, FromTokens(layout, tokens));
 //
 // Parameters (docs/format.md, "Front-ends"): varint(token count),
 // varint(container bytes), then the Geometry record. Tokens: the container,
@@ -37,17 +37,16 @@ struct MediaTokens {
 MediaTokens ToTokens(std::string_view file,
                      std::optional<Modality> modality = std::nullopt);
 
-// The file again. DATA_LOSS if the parameters or the tokens are not a media
-// stream's (a corrupt frame).
-absl::StatusOr<std::string> FromTokens(Modality modality,
-                                       std::string_view params,
+// The file again from the stream's layout (ParamsLayout) and its tokens.
+// DATA_LOSS if the tokens are not that stream's (a corrupt frame).
+absl::StatusOr<std::string> FromTokens(const TokenLayout& layout,
                                        std::string_view tokens);
 
 // The geometry recorded in a frame's parameters, for `lmc info`.
 absl::StatusOr<Geometry> ParamsGeometry(Modality modality,
                                         std::string_view params);
-// Where the samples are in the tokens, for the sample contexts; DATA_LOSS as
-// FromTokens for parameters that do not describe a media stream.
+// Where the samples are in the tokens, for the sample contexts and FromTokens;
+// DATA_LOSS for parameters that do not describe a media stream.
 absl::StatusOr<TokenLayout> ParamsLayout(Modality modality,
                                          std::string_view params);
 

@@ -61,7 +61,11 @@ Modality RoundTrip(const std::string& file,
     EXPECT_TRUE(m.tokens.empty());
     return m.modality;
   }
-  absl::StatusOr<std::string> back = FromTokens(m.modality, m.params, m.tokens);
+  absl::StatusOr<TokenLayout> layout = ParamsLayout(m.modality, m.params);
+  EXPECT_TRUE(layout.ok()) << layout.status();
+  if (!layout.ok()) return m.modality;
+  EXPECT_TRUE(*layout == m.layout);
+  absl::StatusOr<std::string> back = FromTokens(*layout, m.tokens);
   EXPECT_TRUE(back.ok()) << back.status();
   if (back.ok()) {
     EXPECT_TRUE(*back == file) << "round trip differs";
@@ -204,13 +208,21 @@ TEST(MediaTest, SmoothSamplesBecomeSmallTokens) {
   EXPECT_GT(zeros, 64u * 64 - 2);  // all but the first pixel predicted exactly
 }
 
+// What the decoder does with a frame's parameters and tokens.
+absl::StatusOr<std::string> Decode(Modality modality, std::string_view params,
+                                   std::string_view tokens) {
+  absl::StatusOr<TokenLayout> layout = ParamsLayout(modality, params);
+  if (!layout.ok()) return layout.status();
+  return FromTokens(*layout, tokens);
+}
+
 // Whatever a corrupt frame hands the inverse, it returns an error or some
 // bytes, never crashes.
 TEST(MediaTest, CorruptTokensAndParameters) {
   MediaTokens m = ToTokens(Wav(2, 16, Random(400, 50)));
   ASSERT_EQ(m.modality, Modality::kAudio);
-  EXPECT_FALSE(FromTokens(m.modality, m.params, m.tokens.substr(1)).ok());
-  EXPECT_FALSE(FromTokens(Modality::kVideo, m.params, m.tokens).ok());
+  EXPECT_FALSE(Decode(m.modality, m.params, m.tokens.substr(1)).ok());
+  EXPECT_FALSE(Decode(Modality::kVideo, m.params, m.tokens).ok());
   std::mt19937 rng(51);
   for (int i = 0; i < 2000; ++i) {
     std::string p = m.params, t = m.tokens;
@@ -219,7 +231,7 @@ TEST(MediaTest, CorruptTokensAndParameters) {
     } else {
       t[rng() % t.size()] ^= static_cast<char>(1 + rng() % 255);
     }
-    (void)FromTokens(static_cast<Modality>(1 + rng() % 3), p, t);
+    (void)Decode(static_cast<Modality>(1 + rng() % 3), p, t);
   }
 }
 

@@ -25,6 +25,7 @@ namespace lmc::media {
 struct TokenLayout {
   Geometry geometry;
   uint64_t container = 0;  // tokens before the first sample token
+  bool operator==(const TokenLayout&) const = default;
 };
 
 class SampleContext {

@@ -11,9 +11,14 @@
 namespace lmc::media {
 namespace {
 
-int Bits(SampleFormat f) {
-  return f == SampleFormat::kS24LE ? 24 : SampleBytes(f) * 8;
-}
+int Bits(SampleFormat f) { return SampleBytes(f) * 8; }
+
+// One plane of a raster: w samples per row, `stride` apart in the array.
+struct PlaneView {
+  const uint32_t* p;
+  size_t w, stride;
+  int64_t operator()(size_t x, size_t y) const { return p[(y * w + x) * stride]; }
+};
 
 // Raw sample bytes <-> unsigned values of Bits(format) bits (two's complement
 // formats keep their bit pattern: prediction is modular).
@@ -108,10 +113,7 @@ class Predictor {
   template <typename Fn>
   void Plane(std::vector<uint32_t>& v, size_t base, size_t w, size_t h,
              size_t stride, const uint32_t* prev, Fn fn) const {
-    const auto at = [&](const uint32_t* p, size_t x, size_t y) -> int64_t {
-      return p[(y * w + x) * stride];
-    };
-    const uint32_t* cur = v.data() + base;
+    const PlaneView cur{v.data() + base, w, stride}, at_prev{prev, w, stride};
     // Each candidate's absolute error on the current and the previous row.
     std::vector<uint32_t> err(2 * kCandidates * w, 0);
     const auto row = [&](size_t y, int k) { return &err[((y & 1) * kCandidates + k) * w]; };
@@ -121,16 +123,16 @@ class Predictor {
         int64_t p;
         const bool inner = x > 0 && y > 0;
         if (inner) {
-          Candidates(cur, prev, x, y, w, stride, &c);
+          Candidates(cur, prev ? &at_prev : nullptr, x, y, &c);
           p = Blend(c, x, y, w, row);
         } else if (y == 0 && x == 0) {
-          p = prev ? at(prev, 0, 0) : 0;
+          p = prev ? at_prev(0, 0) : 0;
         } else if (y == 0) {
-          p = at(cur, x - 1, 0);
-          if (prev) p = std::clamp<int64_t>(p + at(prev, x, 0) - at(prev, x - 1, 0), 0, mask_);
+          p = cur(x - 1, 0);
+          if (prev) p = std::clamp<int64_t>(p + at_prev(x, 0) - at_prev(x - 1, 0), 0, mask_);
         } else {
-          p = at(cur, 0, y - 1);
-          if (prev) p = std::clamp<int64_t>(p + at(prev, 0, y) - at(prev, 0, y - 1), 0, mask_);
+          p = cur(0, y - 1);
+          if (prev) p = std::clamp<int64_t>(p + at_prev(0, y) - at_prev(0, y - 1), 0, mask_);
         }
         const size_t i = base + (y * w + x) * stride;
         v[i] = fn(i, static_cast<uint32_t>(p));
@@ -145,19 +147,17 @@ class Predictor {
   // previous plane MED, W, N, NE, (W + NE) / 2, W + N - NW; with one (video)
   // MED + T - MED', T, MED, W, N, NE, where T is the previous plane's value
   // here and MED' its MED.
-  void Candidates(const uint32_t* cur, const uint32_t* prev, size_t x, size_t y, size_t w,
-                  size_t stride, std::array<int64_t, kCandidates>* c) const {
-    const auto at = [&](const uint32_t* p, size_t px, size_t py) -> int64_t {
-      return p[(py * w + px) * stride];
-    };
-    const int64_t W = at(cur, x - 1, y), N = at(cur, x, y - 1), NW = at(cur, x - 1, y - 1);
-    const int64_t NE = x + 1 < w ? at(cur, x + 1, y - 1) : N;
+  void Candidates(const PlaneView& cur, const PlaneView* prev, size_t x, size_t y,
+                  std::array<int64_t, kCandidates>* c) const {
+    const int64_t W = cur(x - 1, y), N = cur(x, y - 1), NW = cur(x - 1, y - 1);
+    const int64_t NE = x + 1 < cur.w ? cur(x + 1, y - 1) : N;
     const int64_t med = Med(W, N, NW);
     if (prev) {
-      const int64_t t = at(prev, x, y);
-      const int64_t q = Med(at(prev, x - 1, y), at(prev, x, y - 1), at(prev, x - 1, y - 1));
+      const PlaneView& t_at = *prev;
+      const int64_t t = t_at(x, y);
+      const int64_t q = Med(t_at(x - 1, y), t_at(x, y - 1), t_at(x - 1, y - 1));
       *c = {std::clamp<int64_t>(med + t - q, 0, mask_), t, med, W, N, NE, (W + N + 1) >> 1,
-            std::clamp<int64_t>(W + t - at(prev, x - 1, y), 0, mask_)};
+            std::clamp<int64_t>(W + t - t_at(x - 1, y), 0, mask_)};
     } else {
       *c = {med, W, N, NE, (W + NE + 1) >> 1, std::clamp<int64_t>(W + N - NW, 0, mask_),
             std::clamp<int64_t>(W + NE - N, 0, mask_), (W + N + 1) >> 1};

@@ -20,10 +20,6 @@ inline int64_t Requant(int32_t acc, const QuantLinear& l, int o) {
   return RoundShift(int64_t{acc} * l.m[o] + l.b[o], l.s[o]);
 }
 
-inline int8_t ClampInt8(int64_t v, int64_t lo = -127) {
-  return static_cast<int8_t>(std::clamp<int64_t>(v, lo, 127));
-}
-
 }  // namespace
 
 StreamState::StreamState(const IntModel& model, int64_t start) : StreamState(model) {
