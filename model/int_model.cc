@@ -2,10 +2,9 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/status_macros.h"
 #include "model/safetensors.h"
 
@@ -42,14 +41,6 @@ absl::Status ReadLinear(const Safetensors& st, const std::string& name, int rows
   }
   l->packed = kernels::Pack(l->w.data(), rows, cols);
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", p.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -127,10 +118,10 @@ absl::StatusOr<std::unique_ptr<IntModel>> IntModel::Load(const std::string& path
     file = fs::path(path) / "model.safetensors";
     config = fs::path(path) / "config.json";
   }
-  LMC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file));
+  LMC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file.string()));
   std::string config_json;
   if (!config.empty() && fs::exists(config, ec)) {
-    LMC_ASSIGN_OR_RETURN(config_json, ReadFile(config));
+    LMC_ASSIGN_OR_RETURN(config_json, ReadFile(config.string()));
   }
   return FromBytes(std::move(bytes), config_json);
 }
