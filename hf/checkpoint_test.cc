@@ -1,0 +1,345 @@
+// Tiny random Hugging Face checkpoints, written here in the layouts GPT-2 and
+// Llama-family models are saved in (Conv1D, fused c_attn, grouped-query
+// attention, Qwen2 biases, shards, F16/BF16), must load under lmc's names with
+// the right values; damaged or foreign ones must be refused with a clear error.
+#include "hf/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+
+#include "model/safetensors.h"
+#include "nlohmann/json.hpp"
+
+namespace lmc::hf {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> v;
+};
+using Tensors = std::map<std::string, Tensor>;
+
+Tensor Random(std::vector<int64_t> shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  Tensor t{std::move(shape), std::vector<float>(n)};
+  // Multiples of 1/64 in [-2, 2): exact in F16 and BF16 too.
+  for (float& x : t.v) x = static_cast<int>(rng() % 256 - 128) / 64.0f;
+  return t;
+}
+
+std::string Encode(const Tensor& t, const std::string& dtype) {
+  std::string out;
+  for (float x : t.v) {
+    const uint32_t b = std::bit_cast<uint32_t>(x);
+    if (dtype == "F32") {
+      out.append(reinterpret_cast<const char*>(&x), 4);
+    } else if (dtype == "BF16") {
+      out.push_back(static_cast<char>(b >> 16));
+      out.push_back(static_cast<char>(b >> 24));
+    } else if (dtype == "F16") {  // the values above are normal halves
+      const uint32_t exp = ((b >> 23) & 0xFF), man = (b >> 13) & 0x3FF;
+      const uint16_t h = static_cast<uint16_t>(((b >> 16) & 0x8000) |
+                                               (x == 0 ? 0 : ((exp - 112) << 10) | man));
+      out.push_back(static_cast<char>(h));
+      out.push_back(static_cast<char>(h >> 8));
+    } else {  // I32, for the refusal test
+      const int32_t i = static_cast<int32_t>(x);
+      out.append(reinterpret_cast<const char*>(&i), 4);
+    }
+  }
+  return out;
+}
+
+void WriteFile(const fs::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+}
+
+// Writes config + tensors to a fresh directory; `shards` > 1 splits them
+// round-robin with an index.json.
+std::string Write(const json& config, const Tensors& tensors, const std::string& dtype = "F32",
+                  int shards = 1) {
+  static int n = 0;
+  const fs::path dir = fs::temp_directory_path() / ("lmc_hf_" + std::to_string(getpid()) + "_" +
+                                                    std::to_string(n++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  WriteFile(dir / "config.json", config.dump());
+  std::vector<std::vector<TensorData>> parts(shards);
+  json map = json::object();
+  int i = 0;
+  for (const auto& [name, t] : tensors) {
+    const int s = i++ % shards;
+    parts[s].push_back({name, dtype, t.shape, Encode(t, dtype)});
+    map[name] = "model-0000" + std::to_string(s + 1) + "-of-0000" + std::to_string(shards) + ".safetensors";
+  }
+  if (shards == 1) {
+    WriteFile(dir / "model.safetensors", SerializeSafetensors(parts[0], {{"format", "pt"}}));
+  } else {
+    for (int s = 0; s < shards; ++s) {
+      WriteFile(dir / ("model-0000" + std::to_string(s + 1) + "-of-0000" + std::to_string(shards) +
+                       ".safetensors"),
+                SerializeSafetensors(parts[s], {{"format", "pt"}}));
+    }
+    WriteFile(dir / "model.safetensors.index.json",
+              json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump());
+  }
+  return dir.string();
+}
+
+constexpr int kV = 40, kD = 16, kFf = 24, kP = 32, kLayers = 2;
+
+json Gpt2Config() {
+  return {{"architectures", {"GPT2LMHeadModel"}}, {"model_type", "gpt2"}, {"vocab_size", kV},
+          {"n_embd", kD}, {"n_layer", kLayers}, {"n_head", 2}, {"n_positions", kP},
+          {"n_inner", kFf}, {"activation_function", "gelu_new"}, {"layer_norm_epsilon", 1e-5}};
+}
+
+Tensors Gpt2Tensors(const std::string& prefix = "") {
+  Tensors t;
+  uint32_t seed = 1;
+  const auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    t[prefix + name] = Random(std::move(shape), seed++);
+  };
+  add("wte.weight", {kV, kD});
+  add("wpe.weight", {kP, kD});
+  for (int i = 0; i < kLayers; ++i) {
+    const std::string h = "h." + std::to_string(i) + ".";
+    add(h + "ln_1.weight", {kD});
+    add(h + "ln_1.bias", {kD});
+    add(h + "attn.c_attn.weight", {kD, 3 * kD});
+    add(h + "attn.c_attn.bias", {3 * kD});
+    add(h + "attn.c_proj.weight", {kD, kD});
+    add(h + "attn.c_proj.bias", {kD});
+    add(h + "attn.bias", {1, 1, kP, kP});  // the causal-mask buffer old checkpoints carry
+    add(h + "ln_2.weight", {kD});
+    add(h + "ln_2.bias", {kD});
+    add(h + "mlp.c_fc.weight", {kD, kFf});
+    add(h + "mlp.c_fc.bias", {kFf});
+    add(h + "mlp.c_proj.weight", {kFf, kD});
+    add(h + "mlp.c_proj.bias", {kD});
+  }
+  add("ln_f.weight", {kD});
+  add("ln_f.bias", {kD});
+  return t;
+}
+
+json LlamaConfig(const std::string& arch = "LlamaForCausalLM", bool tied = false) {
+  return {{"architectures", {arch}}, {"vocab_size", kV}, {"hidden_size", kD},
+          {"num_hidden_layers", kLayers}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+          {"intermediate_size", kFf}, {"max_position_embeddings", kP}, {"rms_norm_eps", 1e-5},
+          {"rope_theta", 10000.0}, {"tie_word_embeddings", tied}, {"hidden_act", "silu"}};
+}
+
+Tensors LlamaTensors(bool tied = false, bool bias = false) {
+  Tensors t;
+  uint32_t seed = 100;
+  const auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    t[name] = Random(std::move(shape), seed++);
+  };
+  const int hd = kD / 4;
+  add("model.embed_tokens.weight", {kV, kD});
+  for (int i = 0; i < kLayers; ++i) {
+    const std::string m = "model.layers." + std::to_string(i) + ".";
+    add(m + "input_layernorm.weight", {kD});
+    add(m + "post_attention_layernorm.weight", {kD});
+    add(m + "self_attn.q_proj.weight", {4 * hd, kD});
+    add(m + "self_attn.k_proj.weight", {2 * hd, kD});
+    add(m + "self_attn.v_proj.weight", {2 * hd, kD});
+    if (bias) {
+      add(m + "self_attn.q_proj.bias", {4 * hd});
+      add(m + "self_attn.k_proj.bias", {2 * hd});
+      add(m + "self_attn.v_proj.bias", {2 * hd});
+    }
+    add(m + "self_attn.o_proj.weight", {kD, 4 * hd});
+    add(m + "mlp.gate_proj.weight", {kFf, kD});
+    add(m + "mlp.up_proj.weight", {kFf, kD});
+    add(m + "mlp.down_proj.weight", {kD, kFf});
+  }
+  add("model.norm.weight", {kD});
+  if (!tied) add("lm_head.weight", {kV, kD});
+  return t;
+}
+
+float At(const Tensor& t, int64_t r, int64_t c) { return t.v[r * t.shape[1] + c]; }
+float At(const FloatTensor& t, int64_t r, int64_t c) { return t.data[r * t.shape[1] + c]; }
+
+TEST(CheckpointTest, Gpt2ConvWeightsAreTransposedAndSplit) {
+  for (const std::string prefix : {"", "transformer."}) {
+    const Tensors src = Gpt2Tensors(prefix);
+    absl::StatusOr<Checkpoint> ck = Checkpoint::Load(Write(Gpt2Config(), src));
+    ASSERT_TRUE(ck.ok()) << ck.status();
+    EXPECT_EQ(ck->config().architecture, HfArchitecture::kGpt2);
+    EXPECT_EQ(ck->config().head_dim, kD / 2);
+    EXPECT_TRUE(ck->config().tied_embeddings);
+    const Tensor& attn = src.at(prefix + "h.1.attn.c_attn.weight");
+    const Tensor& attn_b = src.at(prefix + "h.1.attn.c_attn.bias");
+    for (int k = 0; k < 3; ++k) {
+      const FloatTensor& w = ck->tensor(std::string("layers.1.") + "qkv"[k] + ".w");
+      const FloatTensor& b = ck->tensor(std::string("layers.1.") + "qkv"[k] + ".b");
+      ASSERT_EQ(w.shape, (std::vector<int64_t>{kD, kD}));
+      for (int r = 0; r < kD; ++r) {
+        EXPECT_EQ(b.data[r], attn_b.v[k * kD + r]);
+        for (int c = 0; c < kD; ++c) ASSERT_EQ(At(w, r, c), At(attn, c, k * kD + r));
+      }
+    }
+    const Tensor& fc = src.at(prefix + "h.0.mlp.c_fc.weight");
+    const FloatTensor& up = ck->tensor("layers.0.up.w");
+    ASSERT_EQ(up.shape, (std::vector<int64_t>{kFf, kD}));
+    EXPECT_EQ(At(up, 5, 3), At(fc, 3, 5));
+    EXPECT_EQ(ck->tensor("head").data, ck->tensor("embed").data);
+    EXPECT_EQ(ck->tensor("pos_embed").data, src.at(prefix + "wpe.weight").v);
+  }
+}
+
+TEST(CheckpointTest, LlamaGroupedQueryAttentionTiedAndUntied) {
+  for (bool tied : {false, true}) {
+    const Tensors src = LlamaTensors(tied);
+    absl::StatusOr<Checkpoint> ck = Checkpoint::Load(Write(LlamaConfig("LlamaForCausalLM", tied), src));
+    ASSERT_TRUE(ck.ok()) << ck.status();
+    const HfConfig& c = ck->config();
+    EXPECT_EQ(c.architecture, HfArchitecture::kLlama);
+    EXPECT_EQ(c.n_kv_heads, 2);
+    EXPECT_EQ(c.head_dim, 4);
+    EXPECT_FALSE(c.qkv_bias);
+    EXPECT_EQ(ck->tensor("layers.1.k.w").shape, (std::vector<int64_t>{8, kD}));
+    EXPECT_EQ(ck->tensor("layers.1.k.w").data, src.at("model.layers.1.self_attn.k_proj.weight").v);
+    EXPECT_EQ(ck->tensor("layers.0.gate.w").data, src.at("model.layers.0.mlp.gate_proj.weight").v);
+    EXPECT_EQ(ck->tensor("head").data,
+              src.at(tied ? "model.embed_tokens.weight" : "lm_head.weight").v);
+    EXPECT_FALSE(ck->has("pos_embed"));
+  }
+}
+
+TEST(CheckpointTest, Qwen2HasQkvBiases) {
+  const Tensors src = LlamaTensors(false, true);
+  absl::StatusOr<Checkpoint> ck = Checkpoint::Load(Write(LlamaConfig("Qwen2ForCausalLM"), src));
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  EXPECT_TRUE(ck->config().qkv_bias);
+  EXPECT_EQ(ck->tensor("layers.0.v.b").data, src.at("model.layers.0.self_attn.v_proj.bias").v);
+  // The same file read as plain Llama has tensors its config does not use.
+  EXPECT_EQ(Checkpoint::Load(Write(LlamaConfig(), src)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CheckpointTest, HalfPrecisionAndShards) {
+  const Tensors src = LlamaTensors();
+  for (const char* dtype : {"F16", "BF16"}) {
+    for (int shards : {1, 3}) {
+      absl::StatusOr<Checkpoint> ck = Checkpoint::Load(Write(LlamaConfig(), src, dtype, shards));
+      ASSERT_TRUE(ck.ok()) << dtype << " " << shards << ": " << ck.status();
+      EXPECT_EQ(ck->tensor("layers.1.down.w").data, src.at("model.layers.1.mlp.down_proj.weight").v)
+          << dtype;
+      EXPECT_EQ(ck->tensor("final_norm.w").data, src.at("model.norm.weight").v) << dtype;
+    }
+  }
+}
+
+TEST(CheckpointTest, RefusesWhatDoesNotFit) {
+  struct Case {
+    const char* what;
+    std::function<std::string()> make;
+    absl::StatusCode code;
+  };
+  const auto edited = [](std::function<void(json&, Tensors&)> edit, const std::string& dtype = "F32",
+                         int shards = 1) {
+    return [=] {
+      json c = LlamaConfig();
+      Tensors t = LlamaTensors();
+      edit(c, t);
+      return Write(c, t, dtype, shards);
+    };
+  };
+  const std::vector<Case> cases = {
+      {"missing tensor", edited([](json&, Tensors& t) { t.erase("model.layers.1.mlp.up_proj.weight"); }),
+       absl::StatusCode::kInvalidArgument},
+      {"wrong shape",
+       edited([](json&, Tensors& t) { t["model.layers.0.self_attn.k_proj.weight"] = Random({16, kD}, 9); }),
+       absl::StatusCode::kInvalidArgument},
+      {"more layers than config", edited([](json& c, Tensors&) { c["num_hidden_layers"] = 1; }),
+       absl::StatusCode::kInvalidArgument},
+      {"fewer layers than config", edited([](json& c, Tensors&) { c["num_hidden_layers"] = 3; }),
+       absl::StatusCode::kInvalidArgument},
+      {"untied without lm_head", edited([](json&, Tensors& t) { t.erase("lm_head.weight"); }),
+       absl::StatusCode::kInvalidArgument},
+      {"integer weights", edited([](json&, Tensors&) {}, "I32"), absl::StatusCode::kUnimplemented},
+      {"BERT", edited([](json& c, Tensors&) { c["architectures"] = {"BertForMaskedLM"}; }),
+       absl::StatusCode::kUnimplemented},
+      {"no architecture", edited([](json& c, Tensors&) { c.erase("architectures"); }),
+       absl::StatusCode::kUnimplemented},
+      {"GELU Llama", edited([](json& c, Tensors&) { c["hidden_act"] = "gelu"; }),
+       absl::StatusCode::kUnimplemented},
+      {"yarn rope", edited([](json& c, Tensors&) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4}}; }),
+       absl::StatusCode::kUnimplemented},
+      {"heads not a multiple of kv heads", edited([](json& c, Tensors&) { c["num_key_value_heads"] = 3; }),
+       absl::StatusCode::kInvalidArgument},
+      {"negative size", edited([](json& c, Tensors&) { c["hidden_size"] = -16; }),
+       absl::StatusCode::kInvalidArgument},
+      {"missing size", edited([](json& c, Tensors&) { c.erase("intermediate_size"); }),
+       absl::StatusCode::kInvalidArgument},
+      {"no config",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors());
+         fs::remove(d + "/config.json");
+         return d;
+       },
+       absl::StatusCode::kNotFound},
+      {"no weights",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors());
+         fs::remove(d + "/model.safetensors");
+         return d;
+       },
+       absl::StatusCode::kNotFound},
+      {"truncated weights",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors());
+         fs::resize_file(d + "/model.safetensors", fs::file_size(d + "/model.safetensors") - 7);
+         return d;
+       },
+       absl::StatusCode::kInvalidArgument},
+      {"missing shard",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors(), "F32", 2);
+         fs::remove(d + "/model-00002-of-00002.safetensors");
+         return d;
+       },
+       absl::StatusCode::kNotFound},
+      {"index names a tensor its shard lacks",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors(), "F32", 2);
+         json idx = json::parse(std::ifstream(d + "/model.safetensors.index.json"));
+         idx["weight_map"]["model.norm.weight"] = "model-00001-of-00002.safetensors";
+         idx["weight_map"]["model.layers.0.input_layernorm.weight"] = "model-00002-of-00002.safetensors";
+         WriteFile(d + "/model.safetensors.index.json", idx.dump());
+         return d;
+       },
+       absl::StatusCode::kInvalidArgument},
+      {"shard outside the directory",
+       [] {
+         const std::string d = Write(LlamaConfig(), LlamaTensors(), "F32", 2);
+         json idx = json::parse(std::ifstream(d + "/model.safetensors.index.json"));
+         idx["weight_map"]["model.norm.weight"] = "../x.safetensors";
+         WriteFile(d + "/model.safetensors.index.json", idx.dump());
+         return d;
+       },
+       absl::StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Checkpoint> ck = Checkpoint::Load(c.make());
+    EXPECT_EQ(ck.status().code(), c.code) << c.what << ": " << ck.status();
+  }
+}
+
+}  // namespace
+}  // namespace lmc::hf
