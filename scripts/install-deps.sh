@@ -26,6 +26,7 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev
   prometheus                           # promtool and a real Prometheus for the metrics tests
   openssl                              # certificates for the TLS tests
+  python3-torch                        # the PyTorch reference of tests/hf_reference_test.py
 )
 BENCH_PKGS=(
   gzip bzip2 xz-utils zstd brotli zpaq bc

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""lmc's float forward pass of Hugging Face checkpoints against PyTorch.
+
+Writes tiny random GPT-2 and Llama-family checkpoints in the layout
+transformers saves them in (safetensors written by hand: Debian's PyTorch has
+no safetensors module), computes their logits with an independent PyTorch
+implementation of the transformers modeling code (float64), and requires
+lmc-hf-logits to agree. scripts/device-check.sh does the same against
+transformers itself where it is installed.
+
+Usage: hf_reference_test.py LMC_HF_LOGITS
+"""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(7)
+
+
+def write_safetensors(path, tensors, dtype):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].to(dtype).contiguous().flatten()
+        if dtype == torch.float32:
+            raw = struct.pack("<%df" % t.numel(), *t.tolist())
+        else:  # F16 / BF16: their bit patterns
+            bits = t.view(torch.int16).tolist()
+            raw = struct.pack("<%dh" % len(bits), *bits)
+        name_dtype = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}[dtype]
+        header[name] = {"dtype": name_dtype, "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def rnd(*shape):
+    return torch.randn(*shape) * 0.3
+
+
+def gpt2(cfg, prefix=""):
+    d, L, V, P = cfg["n_embd"], cfg["n_layer"], cfg["vocab_size"], cfg["n_positions"]
+    ff = cfg.get("n_inner") or 4 * d
+    t = {"wte.weight": rnd(V, d), "wpe.weight": rnd(P, d), "ln_f.weight": 1 + rnd(d),
+         "ln_f.bias": rnd(d)}
+    for i in range(L):
+        h = "h.%d." % i
+        t.update({h + "ln_1.weight": 1 + rnd(d), h + "ln_1.bias": rnd(d),
+                  h + "attn.c_attn.weight": rnd(d, 3 * d), h + "attn.c_attn.bias": rnd(3 * d),
+                  h + "attn.c_proj.weight": rnd(d, d), h + "attn.c_proj.bias": rnd(d),
+                  h + "attn.bias": torch.tril(torch.ones(1, 1, P, P)),
+                  h + "ln_2.weight": 1 + rnd(d), h + "ln_2.bias": rnd(d),
+                  h + "mlp.c_fc.weight": rnd(d, ff), h + "mlp.c_fc.bias": rnd(ff),
+                  h + "mlp.c_proj.weight": rnd(ff, d), h + "mlp.c_proj.bias": rnd(d)})
+    return {prefix + k: v for k, v in t.items()}
+
+
+def gpt2_logits(cfg, t, ids, prefix=""):
+    t = {k[len(prefix):]: v.double() for k, v in t.items()}
+    d, nh = cfg["n_embd"], cfg["n_head"]
+    hd, eps, T = d // nh, cfg.get("layer_norm_epsilon", 1e-5), len(ids)
+    x = t["wte.weight"][ids] + t["wpe.weight"][:T]
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    for i in range(cfg["n_layer"]):
+        h = "h.%d." % i
+        a = F.layer_norm(x, (d,), t[h + "ln_1.weight"], t[h + "ln_1.bias"], eps)
+        q, k, v = (a @ t[h + "attn.c_attn.weight"] + t[h + "attn.c_attn.bias"]).split(d, dim=-1)
+        q, k, v = (z.view(T, nh, hd).transpose(0, 1) for z in (q, k, v))
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        s = s.masked_fill(mask, float("-inf")).softmax(-1)
+        o = (s @ v).transpose(0, 1).reshape(T, d)
+        x = x + o @ t[h + "attn.c_proj.weight"] + t[h + "attn.c_proj.bias"]
+        m = F.layer_norm(x, (d,), t[h + "ln_2.weight"], t[h + "ln_2.bias"], eps)
+        m = m @ t[h + "mlp.c_fc.weight"] + t[h + "mlp.c_fc.bias"]
+        m = 0.5 * m * (1 + torch.tanh(math.sqrt(2 / math.pi) * (m + 0.044715 * m ** 3)))
+        x = x + m @ t[h + "mlp.c_proj.weight"] + t[h + "mlp.c_proj.bias"]
+    x = F.layer_norm(x, (d,), t["ln_f.weight"], t["ln_f.bias"], eps)
+    return x @ t["wte.weight"].T
+
+
+def llama(cfg, bias):
+    d, L, V, ff = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["vocab_size"], cfg["intermediate_size"]
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or d // nh
+    t = {"model.embed_tokens.weight": rnd(V, d), "model.norm.weight": 1 + rnd(d)}
+    if not cfg["tie_word_embeddings"]:
+        t["lm_head.weight"] = rnd(V, d)
+    for i in range(L):
+        m = "model.layers.%d." % i
+        t.update({m + "input_layernorm.weight": 1 + rnd(d),
+                  m + "post_attention_layernorm.weight": 1 + rnd(d),
+                  m + "self_attn.q_proj.weight": rnd(nh * hd, d),
+                  m + "self_attn.k_proj.weight": rnd(nkv * hd, d),
+                  m + "self_attn.v_proj.weight": rnd(nkv * hd, d),
+                  m + "self_attn.o_proj.weight": rnd(d, nh * hd),
+                  m + "mlp.gate_proj.weight": rnd(ff, d), m + "mlp.up_proj.weight": rnd(ff, d),
+                  m + "mlp.down_proj.weight": rnd(d, ff)})
+        if bias:
+            for p, n in (("q", nh), ("k", nkv), ("v", nkv)):
+                t[m + "self_attn.%s_proj.bias" % p] = rnd(n * hd)
+    return t
+
+
+def inv_freq(cfg, hd):
+    f = 1.0 / (cfg.get("rope_theta", 10000.0) ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    rs = cfg.get("rope_scaling")
+    if rs and rs.get("rope_type", rs.get("type")) == "linear":
+        f = f / rs["factor"]
+    elif rs and rs.get("rope_type", rs.get("type")) == "llama3":
+        factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        old = rs["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / f
+        g = torch.where(wavelen > old / lo, f / factor, f)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * g / factor + smooth * g
+        medium = ~(wavelen < old / hi) * ~(wavelen > old / lo)
+        f = torch.where(medium, smoothed, g)
+    return f
+
+
+def llama_logits(cfg, t, ids):
+    t = {k: v.double() for k, v in t.items()}
+    d, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, eps, T = cfg.get("head_dim") or d // nh, cfg["rms_norm_eps"], len(ids)
+
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+    def rot(x):
+        return torch.cat((-x[..., hd // 2:], x[..., :hd // 2]), -1)
+
+    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq(cfg, hd))
+    emb = torch.cat((freqs, freqs), -1)
+    cos, sin = emb.cos(), emb.sin()
+    x = t["model.embed_tokens.weight"][ids]
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    for i in range(cfg["num_hidden_layers"]):
+        m = "model.layers.%d." % i
+        a = rms(x, t[m + "input_layernorm.weight"])
+
+        def proj(p, n):
+            y = a @ t[m + "self_attn.%s_proj.weight" % p].T
+            if m + "self_attn.%s_proj.bias" % p in t:
+                y = y + t[m + "self_attn.%s_proj.bias" % p]
+            return y.view(T, n, hd).transpose(0, 1)
+
+        q, k, v = proj("q", nh), proj("k", nkv), proj("v", nkv)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        k, v = k.repeat_interleave(nh // nkv, 0), v.repeat_interleave(nh // nkv, 0)
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        s = s.masked_fill(mask, float("-inf")).softmax(-1)
+        o = (s @ v).transpose(0, 1).reshape(T, nh * hd)
+        x = x + o @ t[m + "self_attn.o_proj.weight"].T
+        h = rms(x, t[m + "post_attention_layernorm.weight"])
+        g = F.silu(h @ t[m + "mlp.gate_proj.weight"].T) * (h @ t[m + "mlp.up_proj.weight"].T)
+        x = x + g @ t[m + "mlp.down_proj.weight"].T
+    x = rms(x, t["model.norm.weight"])
+    head = t["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else t["lm_head.weight"]
+    return x @ head.T
+
+
+def llama_cfg(arch, **kw):
+    c = {"architectures": [arch], "vocab_size": 61, "hidden_size": 32, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 48,
+         "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+         "tie_word_embeddings": False, "hidden_act": "silu"}
+    c.update(kw)
+    return c
+
+
+def main():
+    tool = sys.argv[1]
+    gpt2_cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 53,
+                "n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 64,
+                "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
+    cases = [
+        ("gpt2", gpt2_cfg, lambda c: gpt2(c), lambda c, t, i: gpt2_logits(c, t, i), torch.float32),
+        ("gpt2, transformer. prefix, F16", gpt2_cfg, lambda c: gpt2(c, "transformer."),
+         lambda c, t, i: gpt2_logits(c, t, i, "transformer."), torch.float16),
+        ("llama, grouped-query", llama_cfg("LlamaForCausalLM"), lambda c: llama(c, False),
+         llama_logits, torch.float32),
+        ("llama, tied, head_dim 16, llama3 rope scaling",
+         llama_cfg("LlamaForCausalLM", tie_word_embeddings=True, head_dim=16, rope_theta=500000.0,
+                   rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
+         lambda c: llama(c, False), llama_logits, torch.float32),
+        ("qwen2, q/k/v biases, linear rope scaling, BF16",
+         llama_cfg("Qwen2ForCausalLM", rope_scaling={"type": "linear", "factor": 2.0}),
+         lambda c: llama(c, True), llama_logits, torch.bfloat16),
+        ("mistral, multi-head", llama_cfg("MistralForCausalLM", num_key_value_heads=4,
+                                          sliding_window=None), lambda c: llama(c, False),
+         llama_logits, torch.float32),
+    ]
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, cfg, make, ref, dtype) in enumerate(cases):
+            d = os.path.join(tmp, str(n))
+            os.makedirs(d)
+            t = make(cfg)
+            t = {k: v.to(dtype).float() for k, v in t.items()}  # what the file holds
+            write_safetensors(os.path.join(d, "model.safetensors"), t, dtype)
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(cfg, f)
+            ids = torch.randint(0, cfg["vocab_size"], (24,)).tolist()
+            want = ref(cfg, t, ids)
+            out = os.path.join(d, "logits.f32")
+            r = subprocess.run([tool, d, out] + [str(i) for i in ids], capture_output=True, text=True)
+            if r.returncode != 0:
+                print("FAIL: %s: lmc-hf-logits: %s" % (name, r.stderr.strip()))
+                failed += 1
+                continue
+            got = torch.frombuffer(bytearray(open(out, "rb").read()), dtype=torch.float32)
+            got = got.view(len(ids), -1).double()
+            err = (got - want).abs().max().item()
+            scale = want.abs().max().item()
+            ok = got.shape == want.shape and err <= 1e-5 * max(1.0, scale)
+            print("%s: %s  max |lmc - torch| = %.2e (logits up to %.1f)" %
+                  ("ok" if ok else "FAIL", name, err, scale))
+            failed += not ok
+    print("hf_reference_test: %d passed, %d failed" % (len(cases) - failed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
