@@ -278,7 +278,8 @@ TEST(ServerTest, RoundRobinOverThreeServersSurvivesLosingOne) {
   for (int i = 0; i < 3; ++i) {
     servers.push_back(std::make_unique<ServerProcess>(ServerBinary(), Flags()));
     ASSERT_TRUE(servers.back()->ok());
-    target += (i ? "," : "") + servers.back()->address();
+    if (i) target += ',';
+    target += servers.back()->address();
   }
   auto client = Client::Connect(target, Patient());
   std::atomic<int> exact{0};
