@@ -64,7 +64,7 @@ TEST(FrameTest, WrongMagicAndVersion) {
   std::string g = f;
   g[0] = 'X';
   EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kInvalidArgument);
-  for (int v : {0, 1, kFrameVersion + 1, 255}) {  // v1 is the pre-mixer format
+  for (int v : {0, 1, 2, kFrameVersion + 1, 255}) {  // v1: no mixer; v2: media with the model
     g = f;
     g[4] = static_cast<char>(v);
     EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented) << v;
@@ -228,7 +228,7 @@ TEST(FrameTest, RandomBytesNeverParse) {
     std::string s(rng() % 200, '\0');
     for (auto& ch : s) ch = static_cast<char>(rng());
     if (i % 2) s.replace(0, std::min<size_t>(5, s.size()), std::string("LMCF\x01", 5).substr(0, std::min<size_t>(5, s.size())));
-    if (i % 4 == 3 && s.size() >= 6) s.replace(0, 6, std::string("LMCF\x02\x01", 6));  // compact
+    if (i % 4 == 3 && s.size() >= 6) s.replace(0, 6, std::string("LMCF\x03\x01", 6));  // compact
     EXPECT_FALSE(ParseFrame(s).ok());
   }
 }

@@ -11,6 +11,16 @@ namespace {
 // 0 takes [0, 2^16 - 16 p1), 1 the rest.
 inline uint32_t ZeroFreq(int p1) { return kTotal - 16 * static_cast<uint32_t>(p1); }
 
+// How many of a chunk's `n` tokens, starting at stream token `first`, come
+// before the first media sample token (all of them for bytes).
+size_t ModelTokens(size_t n, const media::TokenLayout* layout, uint64_t first) {
+  if (layout == nullptr) return n;
+  return layout->container > first ? std::min<uint64_t>(n, layout->container - first) : 0;
+}
+
+// The frequency row of a token coded without the model: every byte 2^16/256.
+void FlatRow(uint16_t* f) { std::fill(f, f + ModelConfig::kVocab, kTotal / ModelConfig::kVocab); }
+
 }  // namespace
 
 void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_t>* inputs) {
@@ -23,12 +33,15 @@ void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_
 
 ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk,
                            const media::TokenLayout* layout, uint64_t first_token)
-    : chunk_(chunk), state_(model), mixer_(chunk.size()) {
+    : chunk_(chunk),
+      model_end_(ModelTokens(chunk.size(), layout, first_token)),
+      state_(model),
+      mixer_(chunk.size()) {
   if (layout) samples_.emplace(*layout, first_token);
 }
 
 std::span<const int32_t> ChunkEncoder::NextInputs(int block) {
-  const size_t n = std::min<size_t>(std::max(1, block), remaining());
+  const size_t n = std::min<size_t>(std::max(1, block), model_remaining());
   ChunkInputs(chunk_, pos_, n, &inputs_);
   return inputs_;
 }
@@ -39,29 +52,40 @@ void ChunkEncoder::Code(uint16_t* freqs) {
 }
 
 void ChunkEncoder::CodeRows(uint16_t* freqs, size_t rows) {
-  rows = std::min(rows, remaining());
-  for (size_t t = 0; t < rows; ++t, ++pos_) {
-    uint16_t* f = freqs + t * ModelConfig::kVocab;
-    const uint8_t sym = static_cast<uint8_t>(chunk_[pos_]);
-    match_.Adjust(f);
-    mixer_.SetFrequencies(f);
-    std::array<uint32_t, media::SampleContext::kContexts> h;
-    if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
-    for (int k = 7; k >= 0; --k) {
-      const int bit = (sym >> k) & 1;
-      const uint32_t zero = ZeroFreq(mixer_.P1());
-      bit ? enc_.Encode(zero, kTotal - zero) : enc_.Encode(0, zero);
-      mixer_.Update(bit);
-    }
-    match_.Update(sym);
-    if (samples_) samples_->Push(sym);
+  rows = std::min(rows, model_remaining());
+  for (size_t t = 0; t < rows; ++t) CodeToken(freqs + t * ModelConfig::kVocab);
+}
+
+void ChunkEncoder::CodeWithoutModel() {
+  if (needs_model()) return;
+  std::array<uint16_t, ModelConfig::kVocab> f;
+  while (!done()) {
+    FlatRow(f.data());
+    CodeToken(f.data());
   }
+}
+
+void ChunkEncoder::CodeToken(uint16_t* f) {
+  const uint8_t sym = static_cast<uint8_t>(chunk_[pos_++]);
+  match_.Adjust(f);
+  mixer_.SetFrequencies(f);
+  std::array<uint32_t, media::SampleContext::kContexts> h;
+  if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
+  for (int k = 7; k >= 0; --k) {
+    const int bit = (sym >> k) & 1;
+    const uint32_t zero = ZeroFreq(mixer_.P1());
+    bit ? enc_.Encode(zero, kTotal - zero) : enc_.Encode(0, zero);
+    mixer_.Update(bit);
+  }
+  match_.Update(sym);
+  if (samples_) samples_->Push(sym);
 }
 
 ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> payload,
                            uint32_t tokens, const media::TokenLayout* layout,
                            uint64_t first_token)
     : tokens_(tokens),
+      model_end_(ModelTokens(tokens, layout, first_token)),
       payload_size_(payload.size()),
       state_(model),
       mixer_(tokens),
@@ -88,6 +112,15 @@ void ChunkDecoder::Code(uint16_t* f) {
   if (samples_) samples_->Push(static_cast<uint8_t>(c));
   out_.push_back(static_cast<char>(c));
   next_ = c;
+}
+
+void ChunkDecoder::CodeWithoutModel() {
+  if (needs_model()) return;
+  std::array<uint16_t, ModelConfig::kVocab> f;
+  while (!done()) {
+    FlatRow(f.data());
+    Code(f.data());
+  }
 }
 
 absl::StatusOr<std::string> ChunkDecoder::Finish(size_t chunk_index) {

@@ -4,8 +4,18 @@
 // independent, so the bytes do not depend on which chunks share a batch.
 //
 //   ChunkEncoder e(model, chunk);
-//   while (!e.done()) { in = e.NextInputs(128); evaluate {e.state(), in}; e.Code(freqs); }
+//   while (!e.done()) {
+//     if (!e.needs_model()) { e.CodeWithoutModel(); continue; }
+//     in = e.NextInputs(128); evaluate {e.state(), in}; e.Code(freqs);
+//   }
 //   std::string payload = e.Finish();
+//
+// Media sample tokens (docs/format.md, "Sample tokens need no model") are coded
+// from a flat table instead of the transformer's: the default text model
+// predicted residuals worse than no model at all (measured: astronaut.ppm
+// 337,868 bytes with the model, 335,718 without). They always end the token
+// stream, so a chunk needs the model for a prefix (its container tokens) and
+// for nothing after; CodeWithoutModel codes that tail.
 #ifndef LMC_ENGINE_CHUNK_CODER_H_
 #define LMC_ENGINE_CHUNK_CODER_H_
 
@@ -37,19 +47,30 @@ class ChunkEncoder {
                const media::TokenLayout* layout = nullptr, uint64_t first_token = 0);
   bool done() const { return pos_ >= chunk_.size(); }
   size_t remaining() const { return chunk_.size() - pos_; }
+  // Whether the next token is coded with the model's frequencies; tokens
+  // before model_end() are.
+  bool needs_model() const { return pos_ < model_end_; }
+  size_t model_remaining() const { return needs_model() ? model_end_ - pos_ : 0; }
+  // Codes every remaining token when none needs the model.
+  void CodeWithoutModel();
   StreamState* state() { return &state_; }
-  // Model inputs for the next block of at most `block` tokens (BOS first).
+  // Model inputs for the next block of at most `block` tokens (BOS first),
+  // none past the tokens that need the model.
   std::span<const int32_t> NextInputs(int block);
   // Codes the block of the last NextInputs with its frequency rows (256 each).
   void Code(uint16_t* freqs);
   // Codes the next `rows` tokens with their frequency rows, however they were
-  // computed (codec.cc's segments); Code() is this after NextInputs().
+  // computed (codec.cc's segments), up to model_end(); Code() is this after
+  // NextInputs().
   void CodeRows(uint16_t* freqs, size_t rows);
   std::string Finish() { return enc_.Finish(); }
 
  private:
+  void CodeToken(uint16_t* f);
+
   std::string_view chunk_;
   size_t pos_ = 0;
+  size_t model_end_;  // tokens [0, model_end_) are coded with the model
   StreamState state_;
   MatchModel match_;
   ContextMixer mixer_;
@@ -64,6 +85,9 @@ class ChunkDecoder {
                const media::TokenLayout* layout = nullptr, uint64_t first_token = 0);
   bool done() const { return out_.size() >= tokens_; }
   size_t remaining() const { return tokens_ - out_.size(); }
+  bool needs_model() const { return out_.size() < model_end_; }
+  // Decodes every remaining token when none needs the model.
+  void CodeWithoutModel();
   StreamState* state() { return &state_; }
   // The one model input for the next token.
   std::span<const int32_t> NextInputs() { return {&next_, 1}; }
@@ -74,6 +98,7 @@ class ChunkDecoder {
 
  private:
   uint32_t tokens_;
+  size_t model_end_;  // tokens [0, model_end_) are decoded with the model
   size_t payload_size_;
   StreamState state_;
   MatchModel match_;

@@ -41,6 +41,15 @@ void ParallelGroups(size_t n, size_t group, int threads, Fn fn) {
   for (auto& t : pool) t.join();
 }
 
+// Codes a chunk's tail of media samples, which needs no model, once it is next.
+template <typename Coder>
+void CodeWithoutModel(Coder& c, const CodecOptions& opt) {
+  if (c.done() || c.needs_model()) return;
+  const size_t n = c.remaining();
+  c.CodeWithoutModel();
+  if (opt.progress) opt.progress->fetch_add(n);
+}
+
 // Frequency rows of the chunk's tokens [begin, end), from a stream that joins
 // JoinWarmUp tokens before `begin` (exact from there: model/evaluator.h).
 std::vector<uint16_t> SegmentFrequencies(const IntModel& model, BatchEvaluator& ev,
@@ -71,15 +80,15 @@ std::vector<uint16_t> SegmentFrequencies(const IntModel& model, BatchEvaluator& 
 std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
                                   const CodecOptions& opt, int threads,
                                   const media::TokenLayout* layout, uint64_t first_token) {
-  const size_t n = chunk.size();
+  ChunkEncoder encoder(model, chunk, layout, first_token);
+  const size_t n = encoder.model_remaining();  // media samples after these need no model
   const size_t per = std::max<size_t>(1, opt.segment_tokens);
   const size_t warm = static_cast<size_t>(StreamState::JoinWarmUp(model.config()));
   size_t segments = (n + per - 1) / per;
   segments = (segments + threads - 1) / threads * threads;  // even waves
   segments = std::max<size_t>(1, std::min(segments, n / (4 * warm + 1)));  // warm-up <= 1/4
   const size_t size = (n + segments - 1) / segments;
-  segments = (n + size - 1) / size;
-  ChunkEncoder encoder(model, chunk, layout, first_token);
+  segments = n > 0 ? (n + size - 1) / size : 0;
   std::mutex mu;
   std::condition_variable room;
   size_t next_segment = 0, next_to_code = 0;  // guarded by mu
@@ -121,6 +130,7 @@ std::string EncodeChunkInSegments(const IntModel& model, std::string_view chunk,
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  CodeWithoutModel(encoder, opt);
   return encoder.Finish();
 }
 
@@ -156,6 +166,7 @@ std::vector<std::string> EncodeChunks(const IntModel& model,
       batch.clear();
       which.clear();
       for (auto& c : coders) {
+        CodeWithoutModel(*c, opt);
         if (c->done()) continue;
         batch.push_back({c->state(), c->NextInputs(opt.block_tokens)});
         which.push_back(c.get());
@@ -200,6 +211,7 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
       batch.clear();
       which.clear();
       for (auto& c : coders) {
+        CodeWithoutModel(*c, opt);
         if (c->done()) continue;
         batch.push_back({c->state(), c->NextInputs()});
         which.push_back(c.get());

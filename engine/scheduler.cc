@@ -39,6 +39,9 @@ struct Scheduler::Running {
   std::unique_ptr<ChunkDecoder> dec;
   bool complete = false;  // coded and handed to the job
   bool done() const { return enc ? enc->done() : dec->done(); }
+  bool needs_model() const { return enc ? enc->needs_model() : dec->needs_model(); }
+  // A media sample tail is coded here, by the worker, without a model step.
+  void CodeWithoutModel() { enc ? enc->CodeWithoutModel() : dec->CodeWithoutModel(); }
 };
 
 Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options,
@@ -150,6 +153,7 @@ void Scheduler::WorkerLoop() {
   BatchEvaluator ev(model_);
   std::vector<Running> running;
   std::vector<StreamInput> batch;
+  std::vector<size_t> stepped;  // running[stepped[b]] is batch[b]
   std::vector<uint16_t> freqs;
   while (true) {
     // Admit queued chunks into the running batch, up to the limits.
@@ -160,7 +164,7 @@ void Scheduler::WorkerLoop() {
       const auto now = std::chrono::steady_clock::now();
       int tokens = 0;
       for (const Running& r : running) {
-        tokens += r.enc ? std::min<int>(opt_.block_tokens, r.enc->remaining()) : 1;
+        tokens += r.enc ? std::min<int>(opt_.block_tokens, r.enc->model_remaining()) : 1;
       }
       // A worker takes its fair share of the work in sight, so that a burst of
       // chunks is spread over every worker rather than batched on the first
@@ -184,7 +188,7 @@ void Scheduler::WorkerLoop() {
         } else {
           r.enc = std::make_unique<ChunkEncoder>(model_, job->chunks[i], job->layout.get(),
                                                  job->first[i]);
-          tokens += std::min<int>(opt_.block_tokens, r.enc->remaining());
+          tokens += std::min<int>(opt_.block_tokens, r.enc->model_remaining());
         }
         running.push_back(std::move(r));
       }
@@ -211,24 +215,31 @@ void Scheduler::WorkerLoop() {
     std::erase_if(running, [](const Running& r) { return r.job->finished.load(); });
     ReportRunning(running.size(), &reported);
     if (running.empty()) continue;
-    // One model step for every running chunk.
+    // Tails that need no model are coded now; one model step for the rest.
     batch.clear();
-    for (Running& r : running) {
+    stepped.clear();
+    for (size_t k = 0; k < running.size(); ++k) {
+      Running& r = running[k];
+      if (!r.done() && !r.needs_model()) r.CodeWithoutModel();
+      if (r.done()) continue;
       batch.push_back(r.enc ? StreamInput{r.enc->state(), r.enc->NextInputs(opt_.block_tokens)}
                             : StreamInput{r.dec->state(), r.dec->NextInputs()});
+      stepped.push_back(k);
     }
-    const auto start = std::chrono::steady_clock::now();
-    ev.Evaluate(batch, &freqs);
-    if (observer_) {
-      int tokens = 0;
-      for (const StreamInput& in : batch) tokens += static_cast<int>(in.tokens.size());
-      observer_->Stepped(static_cast<int>(batch.size()), tokens,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                             .count());
+    if (!batch.empty()) {
+      const auto start = std::chrono::steady_clock::now();
+      ev.Evaluate(batch, &freqs);
+      if (observer_) {
+        int tokens = 0;
+        for (const StreamInput& in : batch) tokens += static_cast<int>(in.tokens.size());
+        observer_->Stepped(static_cast<int>(batch.size()), tokens,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                               .count());
+      }
     }
     size_t row = 0;
-    for (size_t b = 0; b < running.size(); ++b) {
-      Running& r = running[b];
+    for (size_t b = 0; b < stepped.size(); ++b) {
+      Running& r = running[stepped[b]];
       uint16_t* rows = &freqs[row * ModelConfig::kVocab];
       if (r.enc) {
         r.enc->Code(rows);
@@ -236,7 +247,9 @@ void Scheduler::WorkerLoop() {
         r.dec->Code(rows);
       }
       row += batch[b].tokens.size();
-      if (!r.done()) continue;
+    }
+    for (Running& r : running) {
+      if (!r.done() || r.job->finished) continue;
       r.complete = true;
       Job& job = *r.job;
       if (r.enc) {

@@ -9,6 +9,7 @@
 
 #include "core/frame.h"
 #include "engine/codec.h"
+#include "media/media_codec.h"
 #include "gtest/gtest.h"
 #include "model/random_model.h"
 
@@ -61,10 +62,15 @@ Result RunDecode(Scheduler& s, const std::vector<std::string>& payloads,
 class StepRecorder : public SchedulerObserver {
  public:
   void Admitted(double) override { ++admitted_; }
-  void Stepped(int streams, int, double) override {
+  void Stepped(int streams, int tokens, double) override {
     std::lock_guard<std::mutex> l(mu_);
     threads_.insert(std::this_thread::get_id());
     max_streams_ = std::max(max_streams_, streams);
+    tokens_ += tokens;
+  }
+  int64_t tokens() {
+    std::lock_guard<std::mutex> l(mu_);
+    return tokens_;
   }
   int admitted() const { return admitted_; }
   size_t threads() {
@@ -81,6 +87,7 @@ class StepRecorder : public SchedulerObserver {
   std::mutex mu_;
   std::set<std::thread::id> threads_;
   int max_streams_ = 0;
+  int64_t tokens_ = 0;  // model inputs evaluated
 };
 
 // A burst of 16 chunks on 2 workers: each takes its share (at most 8), so both
@@ -130,6 +137,45 @@ TEST(SchedulerTest, ConcurrentJobsMatchLocalModeAndRoundTrip) {
     for (auto& part : *back) joined += part;
     EXPECT_EQ(joined, inputs[i]);
   }
+}
+
+// A media stream: the model runs for its container tokens only (sample tokens
+// are coded from a flat table, docs/format.md), in both directions; payloads
+// are local mode's and decode back.
+TEST(SchedulerTest, MediaSamplesNeedNoModelSteps) {
+  auto m = Tiny();
+  StepRecorder steps;
+  Scheduler s(*m, {.workers = 2, .max_batch_streams = 4, .block_tokens = 64}, &steps);
+  std::string file = "P5\n# a comment that the container keeps\n40 30\n255\n";
+  for (int i = 0; i < 40 * 30; ++i) file.push_back(static_cast<char>((i % 40) * 3 + (i / 40)));
+  media::MediaTokens mt = media::ToTokens(file);
+  ASSERT_EQ(mt.modality, media::Modality::kImage);
+  const auto layout = std::make_shared<const media::TokenLayout>(mt.layout);
+  ASSERT_GT(layout->container, 40u);  // the first chunk holds all of it
+  const auto chunks = Cut(mt.tokens, 300);
+  std::promise<Result> p;
+  ASSERT_TRUE(s.SubmitEncode(chunks, {}, [&](Result r) { p.set_value(std::move(r)); }, layout).ok());
+  Result enc = p.get_future().get();
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  EXPECT_EQ(steps.tokens(), static_cast<int64_t>(layout->container));
+  CodecOptions local;
+  local.threads = 1;
+  EXPECT_EQ(*enc, EncodeChunks(*m, chunks, local, layout.get()));
+  std::vector<std::span<const uint8_t>> spans;
+  std::vector<uint32_t> tokens;
+  for (size_t i = 0; i < enc->size(); ++i) {
+    spans.emplace_back(reinterpret_cast<const uint8_t*>((*enc)[i].data()), (*enc)[i].size());
+    tokens.push_back(chunks[i].size());
+  }
+  std::promise<Result> q;
+  ASSERT_TRUE(s.SubmitDecode(spans, tokens, {}, [&](Result r) { q.set_value(std::move(r)); }, layout)
+                  .ok());
+  Result back = q.get_future().get();
+  ASSERT_TRUE(back.ok()) << back.status();
+  std::string joined;
+  for (auto& part : *back) joined += part;
+  EXPECT_EQ(joined, mt.tokens);
+  EXPECT_EQ(steps.tokens(), 2 * static_cast<int64_t>(layout->container));
 }
 
 // A short chunk finishes steps before its long sibling and must leave the batch
