@@ -25,6 +25,12 @@ std::optional<Split> SplitY4m(std::string_view file);
 // The front-end for `file`: the one of `modality` when given (kBytes: none),
 // otherwise whichever recognises it. A Split of modality kBytes (empty
 // container, no samples) when none does.
+// Whether `prefix` starts like a file a front-end may take (the PNM/PAM,
+// RIFF/WAVE or YUV4MPEG2 signature; `modality` as for SplitMedia), judged from
+// its first 12 bytes: for a streaming caller deciding whether to gather the
+// whole file before coding it. A true answer promises nothing about the rest.
+bool MayBeMedia(std::string_view prefix, std::optional<Modality> modality = std::nullopt);
+
 Split SplitMedia(std::string_view file,
                  std::optional<Modality> modality = std::nullopt);
 

@@ -259,5 +259,22 @@ TEST(MediaTest, MutatedFilesRoundTrip) {
   for (int i = 0; i < 200; ++i) RoundTrip(Random(rng() % 300, 100 + i));
 }
 
+// The signature sniff a streaming caller uses to gather a media file whole.
+TEST(MediaTest, MayBeMediaSniffsSignatures) {
+  EXPECT_TRUE(MayBeMedia("P5\n3 2\n255\n"));
+  EXPECT_TRUE(MayBeMedia("P6 "));
+  EXPECT_TRUE(MayBeMedia("P7\nWIDTH 1"));
+  EXPECT_TRUE(MayBeMedia(std::string("RIFF\x10\0\0\0WAVEfmt ", 16)));
+  EXPECT_TRUE(MayBeMedia("YUV4MPEG2 W2 H2"));
+  EXPECT_FALSE(MayBeMedia("P3\n1 1\n"));   // ASCII PPM: coded as bytes
+  EXPECT_FALSE(MayBeMedia("P5"));            // too short to tell
+  EXPECT_FALSE(MayBeMedia(std::string("RIFF\x10\0\0\0AVI LIST", 16)));
+  EXPECT_FALSE(MayBeMedia("YUV4MPEG2"));
+  EXPECT_FALSE(MayBeMedia("hello world, not media"));
+  EXPECT_FALSE(MayBeMedia("P5\n3 2\n255\n", Modality::kBytes));
+  EXPECT_FALSE(MayBeMedia("P5\n3 2\n255\n", Modality::kAudio));
+  EXPECT_TRUE(MayBeMedia("P5\n3 2\n255\n", Modality::kImage));
+}
+
 }  // namespace
 }  // namespace lmc::media

@@ -51,6 +51,8 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     return ParseNumber<size_t>(key, value, 1, &c->scheduler.max_queued_chunks);
   } else if (key == "chunk_tokens") {
     return ParseNumber<uint32_t>(key, value, 1, &c->chunk_tokens);
+  } else if (key == "max_stream_media_bytes") {
+    return ParseNumber<uint64_t>(key, value, 0, &c->max_stream_media_bytes);
   } else if (key == "max_message_bytes") {
     return ParseNumber<int64_t>(key, value, 1024, &c->max_message_bytes);
   } else if (key == "max_output_bytes") {

@@ -22,6 +22,10 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   EXPECT_EQ(c->models[0].first, "default");
   EXPECT_EQ(c->models[0].second, "");
   EXPECT_EQ(c->max_message_bytes, 4 << 20);
+  EXPECT_EQ(c->max_stream_media_bytes, uint64_t{64} << 20);
+  auto off = Parse({"--max_stream_media_bytes", "0"});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->max_stream_media_bytes, 0u);
 }
 
 TEST(ServerConfigTest, FlagsAndFileFlagsWinWhenLater) {

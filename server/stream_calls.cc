@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
 #include "engine/codec.h"
+#include "media/front_ends.h"
 #include "server/service.h"
 
 namespace lmc {
@@ -84,7 +85,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
       return Done(absl::InvalidArgumentError("the model may only be named in the first message"));
     }
     input_ += req_.data();
-    if (input_.size() >= Segment()) return Submit(Segment());
+    if (SegmentReady()) return Submit(Segment());
     StartRead(&req_);
   }
 
@@ -92,7 +93,7 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
     if (!ok) return Done(absl::CancelledError("the client stopped reading"));
     metrics_.Sent();
     ++frames_;
-    if (input_.size() >= Segment()) return Submit(Segment());
+    if (SegmentReady()) return Submit(Segment());
     if (reads_done_) {
       if (!input_.empty()) return Submit(input_.size());
       return Done(absl::OkStatus());
@@ -102,6 +103,22 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
 
  private:
   size_t Segment() const { return service_->config().chunk_tokens; }
+
+  // Whether the input holds a segment to code now. When the first segment's
+  // worth has arrived and it starts like a media file, the stream is gathered
+  // whole instead (up to max_stream_media_bytes; past that, segments as for
+  // any input), so that the front-end sees every sample and the frame is
+  // local mode's.
+  bool SegmentReady() {
+    if (input_.size() < Segment()) return false;
+    if (!decided_) {
+      decided_ = true;
+      gather_ = frames_ == 0 && media::MayBeMedia(input_, modality_);
+    }
+    if (gather_ && input_.size() <= service_->config().max_stream_media_bytes) return false;
+    gather_ = false;
+    return true;
+  }
 
   // Compresses the first n bytes of the input as one frame, then writes it.
   void Submit(size_t n) {
@@ -135,6 +152,8 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
   v1::CompressResponse resp_;
   ServedModel* served_ = nullptr;
   std::optional<media::Modality> modality_;  // the first message's choice
+  bool decided_ = false;  // whether the stream is gathered has been decided
+  bool gather_ = false;   // a media file: code it whole at the end
   std::string input_, segment_;
   CompressPlan plan_;
   bool reads_done_ = false;

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "client/lmc_client.h"
+#include "core/frame.h"
 #include "engine/codec.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -301,6 +303,59 @@ TEST(ServerTest, RoundRobinOverThreeServersSurvivesLosingOne) {
   servers[1]->Signal(SIGKILL);  // under load, no goodbye
   for (auto& t : threads) t.join();
   EXPECT_EQ(exact, 36);
+}
+
+// A 16-bit stereo WAV of `frames` sample frames: a slow sine and noise.
+std::string Wav(uint32_t frames) {
+  std::string w = "RIFF", data;
+  const auto u32 = [](std::string* s, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
+  };
+  std::mt19937 rng(5);
+  for (uint32_t i = 0; i < frames * 2; ++i) {
+    const int v = static_cast<int>(8000 * std::sin(i * 0.01)) + static_cast<int>(rng() % 64);
+    data.push_back(static_cast<char>(v));
+    data.push_back(static_cast<char>(v >> 8));
+  }
+  u32(&w, 36 + static_cast<uint32_t>(data.size()));
+  w += "WAVEfmt ";
+  u32(&w, 16);
+  w += std::string("\x01\x00\x02\x00", 4);  // PCM, 2 channels
+  u32(&w, 8000);
+  u32(&w, 32000);
+  w += std::string("\x04\x00\x10\x00", 4);  // block 4, 16 bits
+  w += "data";
+  u32(&w, static_cast<uint32_t>(data.size()));
+  return w + data;
+}
+
+// A media file longer than a segment, streamed: the server gathers it into
+// one frame, local mode's, so the front-end sees every sample; past
+// --max_stream_media_bytes it is framed in segments like any input.
+TEST(ServerTest, StreamedMediaIsCodedWhole) {
+  const std::string wav = Wav(30000);  // 120 KB: 29 segments' worth
+  const auto stream = [&](ServerProcess& server) {
+    auto client = Client::Connect(server.address(), Patient());
+    std::istringstream in(wav);
+    std::ostringstream out;
+    EXPECT_TRUE(client->CompressStream(in, out).ok());
+    std::istringstream fin(out.str());
+    std::ostringstream back;
+    EXPECT_TRUE(client->DecompressStream(fin, back).ok());
+    EXPECT_TRUE(back.str() == wav);
+    return out.str();
+  };
+  ServerProcess server(ServerBinary(), Flags());
+  ASSERT_TRUE(server.ok());
+  const std::string whole = stream(server);
+  EXPECT_TRUE(whole == Local(wav)) << "not local mode's frame";
+  EXPECT_EQ(ParseFrame(whole).value().header.front_end, FrontEnd::kAudio);
+  ServerProcess small(ServerBinary(), Flags({"--max_stream_media_bytes", "20000"}));
+  ASSERT_TRUE(small.ok());
+  const std::string framed = stream(small);
+  EXPECT_TRUE(framed != whole);
+  const std::string first = framed.substr(0, FrameSize(framed).value());
+  EXPECT_EQ(ParseFrame(first).value().header.original_bytes, kChunk);  // the first segment
 }
 
 }  // namespace
