@@ -7,18 +7,17 @@
 
 namespace lmc::tokenizer {
 
-absl::StatusOr<Bpe> Bpe::Create(std::vector<std::string> vocab,
+absl::StatusOr<Bpe> Bpe::Create(const std::vector<std::string>& vocab,
                                 const std::vector<std::pair<std::string, std::string>>& merges,
                                 bool ignore_merges) {
   Bpe b;
-  b.vocab_ = std::move(vocab);
   b.ignore_merges_ = ignore_merges;
-  if (b.vocab_.size() >= (uint64_t{1} << 31)) {
+  if (vocab.size() >= (uint64_t{1} << 31)) {
     return absl::InvalidArgumentError("tokenizer: vocabulary too large");
   }
-  b.ids_.reserve(b.vocab_.size());
-  for (uint32_t id = 0; id < b.vocab_.size(); ++id) {
-    if (!b.vocab_[id].empty()) b.ids_.emplace(b.vocab_[id], id);
+  b.ids_.reserve(vocab.size());
+  for (uint32_t id = 0; id < vocab.size(); ++id) {
+    if (!vocab[id].empty()) b.ids_.emplace(vocab[id], id);
   }
   for (int v = 0; v < 256; ++v) {
     auto it = b.ids_.find(std::string(1, static_cast<char>(v)));

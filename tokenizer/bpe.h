@@ -23,20 +23,18 @@ namespace lmc::tokenizer {
 
 class Bpe {
  public:
-  // `vocab`: the raw bytes of each token, by id; every single byte must be one
-  // of them. `merges`: pairs of token byte strings, lowest rank first; each
+  // `vocab`: the raw bytes of each token, by id (empty: not a BPE token; the
+  // caller keeps the spellings); every single byte must be one of them. `merges`: pairs of token byte strings, lowest rank first; each
   // pair's concatenation must be a token. `ignore_merges`: a piece that is a
   // whole token is that token (Llama 3).
-  static absl::StatusOr<Bpe> Create(std::vector<std::string> vocab,
+  static absl::StatusOr<Bpe> Create(const std::vector<std::string>& vocab,
                                     const std::vector<std::pair<std::string, std::string>>& merges,
                                     bool ignore_merges);
 
   // Appends the tokens of one pre-tokenized piece; they spell exactly `piece`.
   void Encode(std::string_view piece, std::vector<uint32_t>* out) const;
 
-  size_t vocab_size() const { return vocab_.size(); }
   size_t merges() const { return merge_.size(); }
-  const std::string& token(uint32_t id) const { return vocab_[id]; }
 
  private:
   struct Merge {
@@ -45,7 +43,6 @@ class Bpe {
   };
   static uint64_t Key(uint32_t a, uint32_t b) { return uint64_t{a} << 32 | b; }
 
-  std::vector<std::string> vocab_;                 // id -> bytes
   std::unordered_map<std::string, uint32_t> ids_;  // bytes -> id (first id wins)
   std::array<uint32_t, 256> byte_id_{};            // single-byte tokens
   std::unordered_map<uint64_t, Merge> merge_;      // (left, right) -> merge

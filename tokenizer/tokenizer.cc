@@ -142,7 +142,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view text) {
   const bool ignore_merges = model.contains("ignore_merges") &&
                              model["ignore_merges"].is_boolean() &&
                              model["ignore_merges"].get<bool>();
-  absl::StatusOr<Bpe> bpe = Bpe::Create(std::move(bpe_vocab), merges, ignore_merges);
+  absl::StatusOr<Bpe> bpe = Bpe::Create(bpe_vocab, merges, ignore_merges);
   if (!bpe.ok()) return bpe.status();
   Tokenizer t(std::move(*pre), std::move(*bpe));
   t.spelling_ = std::move(spelling);
