@@ -7,34 +7,6 @@
 #include "core/varint.h"
 
 namespace lmc::media {
-namespace {
-
-struct Params {
-  uint64_t tokens = 0;
-  uint64_t container = 0;
-  Geometry geometry;
-};
-
-absl::StatusOr<Params> ReadParams(Modality modality, std::string_view s) {
-  Params p;
-  if (!GetVarint(&s, &p.tokens) || !GetVarint(&s, &p.container) ||
-      p.container > p.tokens) {
-    return absl::DataLossError("front-end parameters are corrupt");
-  }
-  absl::StatusOr<Geometry> g = Geometry::Parse(s);
-  if (!g.ok()) return g.status();
-  p.geometry = *g;
-  p.geometry.modality = modality;
-  const int bytes = SampleBytes(p.geometry.format);
-  if (!SamplesFit(p.geometry) || p.geometry.samples > p.tokens ||
-      p.tokens != p.container + p.geometry.samples * bytes) {
-    return absl::DataLossError("front-end geometry is inconsistent");
-  }
-  return p;
-}
-
-}  // namespace
-
 MediaTokens ToTokens(std::string_view file, std::optional<Modality> modality) {
   MediaTokens m;
   Split s = SplitMedia(file, modality);
@@ -53,9 +25,7 @@ MediaTokens ToTokens(std::string_view file, std::optional<Modality> modality) {
 
 absl::StatusOr<std::string> FromTokens(const TokenLayout& layout,
                                        std::string_view tokens) {
-  if (!SamplesFit(layout.geometry) ||
-      tokens.size() != layout.container + layout.geometry.samples *
-                                              SampleBytes(layout.geometry.format)) {
+  if (!SamplesFit(layout.geometry) || tokens.size() != layout.tokens()) {
     return absl::DataLossError("media token count mismatch");
   }
   absl::StatusOr<std::string> raw =
@@ -66,18 +36,28 @@ absl::StatusOr<std::string> FromTokens(const TokenLayout& layout,
   return file;
 }
 
-absl::StatusOr<TokenLayout> ParamsLayout(Modality modality,
-                                         std::string_view params) {
-  absl::StatusOr<Params> p = ReadParams(modality, params);
-  if (!p.ok()) return p.status();
-  return TokenLayout{p->geometry, p->container};
+// The recorded token count must be the one the layout implies.
+absl::StatusOr<TokenLayout> ParamsLayout(Modality modality, std::string_view s) {
+  TokenLayout l;
+  uint64_t tokens;
+  if (!GetVarint(&s, &tokens) || !GetVarint(&s, &l.container) || l.container > tokens) {
+    return absl::DataLossError("front-end parameters are corrupt");
+  }
+  absl::StatusOr<Geometry> g = Geometry::Parse(s);
+  if (!g.ok()) return g.status();
+  l.geometry = *g;
+  l.geometry.modality = modality;
+  if (!SamplesFit(l.geometry) || l.geometry.samples > tokens || tokens != l.tokens()) {
+    return absl::DataLossError("front-end geometry is inconsistent");
+  }
+  return l;
 }
 
 absl::StatusOr<Geometry> ParamsGeometry(Modality modality,
                                         std::string_view params) {
-  absl::StatusOr<Params> p = ReadParams(modality, params);
-  if (!p.ok()) return p.status();
-  return p->geometry;
+  absl::StatusOr<TokenLayout> l = ParamsLayout(modality, params);
+  if (!l.ok()) return l.status();
+  return l->geometry;
 }
 
 }  // namespace lmc::media

@@ -25,6 +25,9 @@ namespace lmc::media {
 struct TokenLayout {
   Geometry geometry;
   uint64_t container = 0;  // tokens before the first sample token
+  // The stream's length: the container, then every sample's bytes. Only
+  // meaningful where SamplesFit(geometry) holds (it bounds the product).
+  uint64_t tokens() const { return container + geometry.samples * SampleBytes(geometry.format); }
   bool operator==(const TokenLayout&) const = default;
 };
 
