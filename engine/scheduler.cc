@@ -39,7 +39,6 @@ struct Scheduler::Running {
   std::unique_ptr<ChunkDecoder> dec;
   bool complete = false;  // coded and handed to the job
   bool done() const { return enc ? enc->done() : dec->done(); }
-  bool needs_model() const { return enc ? enc->needs_model() : dec->needs_model(); }
   // A media sample tail is coded here, by the worker, without a model step.
   void CodeWithoutModel() { enc ? enc->CodeWithoutModel() : dec->CodeWithoutModel(); }
 };
@@ -220,7 +219,7 @@ void Scheduler::WorkerLoop() {
     stepped.clear();
     for (size_t k = 0; k < running.size(); ++k) {
       Running& r = running[k];
-      if (!r.done() && !r.needs_model()) r.CodeWithoutModel();
+      r.CodeWithoutModel();  // a no-op while the model is needed
       if (r.done()) continue;
       batch.push_back(r.enc ? StreamInput{r.enc->state(), r.enc->NextInputs(opt_.block_tokens)}
                             : StreamInput{r.dec->state(), r.dec->NextInputs()});
