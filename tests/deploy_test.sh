@@ -13,7 +13,7 @@ T=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
 source "$(dirname "$0")/lib.sh"
-[[ -d $V/node_modules ]] || { echo "deploy_test: no $V/node_modules; run scripts/install-deps.sh"; exit 1; }
+need_npm deploy_test "$V"
 
 http_get() {  # PORT PATH: the response, through bash's /dev/tcp
   timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; printf 'GET $2 HTTP/1.0\r\n\r\n' >&3; cat <&3"

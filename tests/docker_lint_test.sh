@@ -7,7 +7,7 @@ V=$SRC/deploy/validate
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 source "$(dirname "$0")/lib.sh"
-[[ -d $V/node_modules ]] || { echo "docker_lint_test: no $V/node_modules; run scripts/install-deps.sh"; exit 1; }
+need_npm docker_lint_test "$V"
 
 check "Dockerfile and Dockerfile.cuda are clean" \
   node "$V/dockerlint.mjs" "$SRC" "$SRC/docker/Dockerfile" "$SRC/docker/Dockerfile.cuda"

@@ -13,7 +13,7 @@ R=$SRC/tokenizer/reference
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 source "$(dirname "$0")/lib.sh"
-[[ -d $R/node_modules ]] || { echo "tokenizer_reference_test: no $R/node_modules; run scripts/install-deps.sh"; exit 1; }
+need_npm tokenizer_reference_test "$R"
 
 files=("$SRC/README.md" "$SRC"/docs/*.md "$SRC/engine/codec.cc" "$SRC/tokenizer/bpe.cc"
   "$SRC/deploy/kubernetes/base/kustomization.yaml")
