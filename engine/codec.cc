@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
+#include "core/parallel.h"
 #include "core/status_macros.h"
 #include "engine/chunk_coder.h"
 #include "media/media_codec.h"
@@ -23,22 +24,6 @@ int ThreadCount(const CodecOptions& opt, size_t work) {
   int t = opt.threads > 0 ? opt.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(t, work)));
-}
-
-// Runs fn(group_begin, group_end) over [0, n) in groups of `group`, on `threads`
-// threads pulling groups from a shared counter.
-template <typename Fn>
-void ParallelGroups(size_t n, size_t group, int threads, Fn fn) {
-  // Smaller groups when there are few chunks, so every thread gets some.
-  group = std::max<size_t>(1, std::min(group, (n + threads - 1) / threads));
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t b; (b = next.fetch_add(group)) < n;) fn(b, std::min(n, b + group));
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
 }
 
 // Codes a chunk's tail of media samples, which needs no model, once it is next.
@@ -278,6 +263,11 @@ absl::StatusOr<DecompressPlan> PlanDecompress(std::string_view frame) {
   DecompressPlan p;
   LMC_ASSIGN_OR_RETURN(p.frame, ParseFrame(frame));
   const FrameHeader& h = p.frame.header;
+  if (h.front_end == FrontEnd::kTokens) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "frame holds the BPE tokens of a converted model (", ToHex(h.model).substr(0, 16),
+        "...); decompress it with that model (lmc --model FILE)"));
+  }
   if (h.front_end != FrontEnd::kBytes) {
     LMC_ASSIGN_OR_RETURN(media::TokenLayout layout,
                          media::ParamsLayout(static_cast<media::Modality>(h.front_end),

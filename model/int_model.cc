@@ -6,45 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/file.h"
 #include "core/status_macros.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 
 namespace lmc {
-namespace {
-
-template <typename T>
-absl::Status Read(const Safetensors& st, const std::string& name, const char* dtype,
-                  std::vector<int64_t> shape, std::vector<T>* out) {
-  LMC_ASSIGN_OR_RETURN(TensorView v, st.Get(name, dtype, shape));
-  out->resize(v.bytes.size() / sizeof(T));
-  std::memcpy(out->data(), v.bytes.data(), v.bytes.size());
-  return absl::OkStatus();
-}
-
-absl::Status ReadLinear(const Safetensors& st, const std::string& name, int rows,
-                        int cols, QuantLinear* l) {
-  l->rows = rows;
-  l->cols = cols;
-  LMC_RETURN_IF_ERROR(Read(st, name + ".w", "I8", {rows, cols}, &l->w));
-  LMC_RETURN_IF_ERROR(Read(st, name + ".m", "I32", {rows}, &l->m));
-  LMC_RETURN_IF_ERROR(Read(st, name + ".s", "I32", {rows}, &l->s));
-  LMC_RETURN_IF_ERROR(Read(st, name + ".b", "I64", {rows}, &l->b));
-  for (int o = 0; o < rows; ++o) {
-    // These bounds keep acc * m + b + 2^(s-1) inside int64 (docs/model.md).
-    if (l->m[o] < 0 || l->s[o] < 1 || l->s[o] > 62 ||
-        l->b[o] > (int64_t{1} << 61) || l->b[o] < -(int64_t{1} << 61)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model: ", name, " has an out-of-range multiplier, shift or bias"));
-    }
-  }
-  for (int8_t w : l->w) {
-    if (w == -128) return absl::InvalidArgumentError(absl::StrCat("model: ", name, " uses -128"));
-  }
-  l->packed = kernels::Pack(l->w.data(), rows, cols);
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 int64_t IntModel::parameters() const {
   int64_t n = static_cast<int64_t>(embed.size() + head.w.size());
   for (const IntLayer& l : layers) {
@@ -75,7 +40,7 @@ absl::StatusOr<std::unique_ptr<IntModel>> IntModel::FromBytes(
   }
   const ModelConfig& c = m->config_;
   const int d = c.d_model;
-  LMC_RETURN_IF_ERROR(Read(st, "embed", "I32", {ModelConfig::kVocab + 1, d}, &m->embed));
+  LMC_RETURN_IF_ERROR(ReadTensor(st, "embed", "I32", {ModelConfig::kVocab + 1, d}, &m->embed));
   for (int32_t e : m->embed) {
     if (e > (1 << 24) || e < -(1 << 24)) {
       return absl::InvalidArgumentError("model: embedding value out of range");
@@ -90,7 +55,7 @@ absl::StatusOr<std::unique_ptr<IntModel>> IntModel::FromBytes(
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "ff1", c.d_ff, d, &l.ff1));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "ff2", d, c.d_ff, &l.ff2));
     std::vector<int64_t> score;
-    LMC_RETURN_IF_ERROR(Read(st, p + "score", "I64", {2}, &score));
+    LMC_RETURN_IF_ERROR(ReadTensor(st, p + "score", "I64", {2}, &score));
     if (score[0] < 0 || score[0] >= (int64_t{1} << 31) || score[1] < 1 || score[1] > 62) {
       return absl::InvalidArgumentError(absl::StrCat("model: ", p, "score out of range"));
     }
@@ -98,11 +63,11 @@ absl::StatusOr<std::unique_ptr<IntModel>> IntModel::FromBytes(
     l.score_s = static_cast<int32_t>(score[1]);
   }
   LMC_RETURN_IF_ERROR(ReadLinear(st, "head", ModelConfig::kVocab, d, &m->head));
-  LMC_RETURN_IF_ERROR(Read(st, "alibi", "I32", {c.n_heads}, &m->alibi));
+  LMC_RETURN_IF_ERROR(ReadTensor(st, "alibi", "I32", {c.n_heads}, &m->alibi));
   for (int32_t a : m->alibi) {
     if (a < 0 || a > (1 << 16)) return absl::InvalidArgumentError("model: alibi slope out of range");
   }
-  LMC_RETURN_IF_ERROR(Read(st, "exp_table", "I32", {c.exp_table_size}, &m->exp_table));
+  LMC_RETURN_IF_ERROR(ReadTensor(st, "exp_table", "I32", {c.exp_table_size}, &m->exp_table));
   if (m->exp_table[0] < 1) return absl::InvalidArgumentError("model: exp_table[0] must be positive");
   for (int32_t e : m->exp_table) {
     if (e < 0 || e > (1 << 24)) return absl::InvalidArgumentError("model: exp_table out of range");

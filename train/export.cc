@@ -5,25 +5,12 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 
 namespace lmc::train {
 namespace {
-
-template <typename T>
-std::string RawBytes(const std::vector<T>& v) {
-  std::string s(v.size() * sizeof(T), '\0');
-  std::memcpy(s.data(), v.data(), s.size());  // little-endian hosts only (x86, arm)
-  return s;
-}
-
-// The multiplier/shift pair for a real ratio: m = round(ratio * 2^shift) with
-// m just below 2^30 where the shift range allows.
-std::pair<int64_t, int32_t> MultiplierShift(double ratio) {
-  int shift = 29 - static_cast<int>(std::floor(std::log2(std::max(ratio, 1e-30))));
-  shift = std::clamp(shift, 1, 62);
-  return {std::llround(std::ldexp(ratio, shift)), shift};
-}
 
 // Quantises a linear layer: input scale s_in, output scale s_out (the real value
 // of one output step). Emits NAME.w (I8), NAME.m (I32), NAME.s (I32), NAME.b (I64).
@@ -31,36 +18,12 @@ absl::Status QuantLinear(const std::string& name, torch::Tensor w, torch::Tensor
                          double s_in, double s_out, std::vector<TensorData>* out) {
   w = w.detach().to(torch::kFloat64).contiguous();
   b = b.detach().to(torch::kFloat64).contiguous();
-  const int64_t rows = w.size(0), cols = w.size(1);
-  std::vector<int8_t> wq(rows * cols);
-  std::vector<int32_t> m(rows), s(rows);
-  std::vector<int64_t> bq(rows);
-  auto wa = w.accessor<double, 2>();
-  auto ba = b.accessor<double, 1>();
-  for (int64_t o = 0; o < rows; ++o) {
-    double maxabs = 0;
-    for (int64_t k = 0; k < cols; ++k) maxabs = std::max(maxabs, std::abs(wa[o][k]));
-    const double sw = std::max(maxabs / 127.0, 1e-12);
-    for (int64_t k = 0; k < cols; ++k) {
-      wq[o * cols + k] = static_cast<int8_t>(
-          std::clamp<double>(std::nearbyint(wa[o][k] / sw), -127, 127));
-    }
-    auto [mult, shift] = MultiplierShift(sw * s_in / s_out);
-    if (mult >= (int64_t{1} << 31)) {
-      return absl::OutOfRangeError(absl::StrCat("export: ", name, " multiplier overflows"));
-    }
-    double bias = std::ldexp(ba[o] / s_out, shift);
-    if (std::abs(bias) > std::ldexp(1.0, 61)) {
-      return absl::OutOfRangeError(absl::StrCat("export: ", name, " bias overflows"));
-    }
-    m[o] = static_cast<int32_t>(mult);
-    s[o] = shift;
-    bq[o] = std::llround(bias);
-  }
-  out->push_back({name + ".w", "I8", {rows, cols}, RawBytes(wq)});
-  out->push_back({name + ".m", "I32", {rows}, RawBytes(m)});
-  out->push_back({name + ".s", "I32", {rows}, RawBytes(s)});
-  out->push_back({name + ".b", "I64", {rows}, RawBytes(bq)});
+  const int rows = static_cast<int>(w.size(0)), cols = static_cast<int>(w.size(1));
+  LMC_ASSIGN_OR_RETURN(
+      lmc::QuantLinear q,
+      QuantizeLinear(name, {w.data_ptr<double>(), static_cast<size_t>(w.numel())}, rows, cols,
+                     {b.data_ptr<double>(), static_cast<size_t>(b.numel())}, s_in, s_out));
+  AppendLinear(name, q, out);
   return absl::OkStatus();
 }
 
@@ -95,7 +58,7 @@ absl::StatusOr<std::string> ExportIntModel(FloatModel& model, const Corpus& cali
     std::vector<int32_t> eq(e.numel());
     auto* p = e.data_ptr<double>();
     for (int64_t i = 0; i < e.numel(); ++i) eq[i] = static_cast<int32_t>(std::llround(p[i] / s_res));
-    t.push_back({"embed", "I32", {e.size(0), e.size(1)}, RawBytes(eq)});
+    t.push_back({"embed", "I32", {e.size(0), e.size(1)}, TensorBytes(eq)});
   }
   std::vector<float> act_scales;
   for (int l = 0; l < c.n_layers; ++l) {
@@ -127,7 +90,7 @@ absl::StatusOr<std::string> ExportIntModel(FloatModel& model, const Corpus& cali
     }
     auto [sm, ss] = MultiplierShift(sq * sk / std::sqrt(double(c.head_dim())) * c.score_unit);
     std::vector<int64_t> score = {sm, ss};
-    t.push_back({p + "score", "I64", {2}, RawBytes(score)});
+    t.push_back({p + "score", "I64", {2}, TensorBytes(score)});
     absl::Status st;
     st = QuantLinear(p + "out", blk->out->weight, blk->out->bias, sv, s_res, &t);
     if (!st.ok()) return st;
@@ -141,15 +104,15 @@ absl::StatusOr<std::string> ExportIntModel(FloatModel& model, const Corpus& cali
                                 s_norm, 1.0 / c.score_unit, &t);
   if (!st.ok()) return st;
   std::vector<int32_t> slopes = c.AlibiSlopes();
-  t.push_back({"alibi", "I32", {c.n_heads}, RawBytes(slopes)});
+  t.push_back({"alibi", "I32", {c.n_heads}, TensorBytes(slopes)});
   std::vector<int32_t> table(c.exp_table_size);
   for (int i = 0; i < c.exp_table_size; ++i) {
     table[i] = static_cast<int32_t>(
         std::llround(std::ldexp(std::exp(-double(i) / c.score_unit), c.exp_bits)));
   }
-  t.push_back({"exp_table", "I32", {c.exp_table_size}, RawBytes(table)});
+  t.push_back({"exp_table", "I32", {c.exp_table_size}, TensorBytes(table)});
   // Informational only: the float activation scales the integers were derived from.
-  t.push_back({"info.act_scales", "F32", {int64_t(act_scales.size())}, RawBytes(act_scales)});
+  t.push_back({"info.act_scales", "F32", {int64_t(act_scales.size())}, TensorBytes(act_scales)});
   return SerializeSafetensors(std::move(t), {{"lmc.config", c.ToJson()}});
 }
 
