@@ -13,6 +13,7 @@
 #include <functional>
 #include <random>
 
+#include "hf/tiny_checkpoint.h"
 #include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
@@ -22,153 +23,22 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Tensor {
-  std::vector<int64_t> shape;
-  std::vector<float> v;
-};
-using Tensors = std::map<std::string, Tensor>;
-
-Tensor Random(std::vector<int64_t> shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  Tensor t{std::move(shape), std::vector<float>(n)};
-  // Multiples of 1/64 in [-2, 2): exact in F16 and BF16 too.
-  for (float& x : t.v) x = static_cast<int>(rng() % 256 - 128) / 64.0f;
-  return t;
-}
-
-std::string Encode(const Tensor& t, const std::string& dtype) {
-  std::string out;
-  for (float x : t.v) {
-    const uint32_t b = std::bit_cast<uint32_t>(x);
-    if (dtype == "F32") {
-      out.append(reinterpret_cast<const char*>(&x), 4);
-    } else if (dtype == "BF16") {
-      out.push_back(static_cast<char>(b >> 16));
-      out.push_back(static_cast<char>(b >> 24));
-    } else if (dtype == "F16") {  // the values above are normal halves
-      const uint32_t exp = ((b >> 23) & 0xFF), man = (b >> 13) & 0x3FF;
-      const uint16_t h = static_cast<uint16_t>(((b >> 16) & 0x8000) |
-                                               (x == 0 ? 0 : ((exp - 112) << 10) | man));
-      out.push_back(static_cast<char>(h));
-      out.push_back(static_cast<char>(h >> 8));
-    } else {  // I32, for the refusal test
-      const int32_t i = static_cast<int32_t>(x);
-      out.append(reinterpret_cast<const char*>(&i), 4);
-    }
-  }
-  return out;
-}
-
-void WriteFile(const fs::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::binary) << s;
-}
-
-// Writes config + tensors to a fresh directory; `shards` > 1 splits them
-// round-robin with an index.json.
-std::string Write(const json& config, const Tensors& tensors, const std::string& dtype = "F32",
-                  int shards = 1) {
-  static int n = 0;
-  const fs::path dir = fs::temp_directory_path() / ("lmc_hf_" + std::to_string(getpid()) + "_" +
-                                                    std::to_string(n++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  WriteFile(dir / "config.json", config.dump());
-  std::vector<std::vector<TensorData>> parts(shards);
-  json map = json::object();
-  int i = 0;
-  for (const auto& [name, t] : tensors) {
-    const int s = i++ % shards;
-    parts[s].push_back({name, dtype, t.shape, Encode(t, dtype)});
-    map[name] = "model-0000" + std::to_string(s + 1) + "-of-0000" + std::to_string(shards) + ".safetensors";
-  }
-  if (shards == 1) {
-    WriteFile(dir / "model.safetensors", SerializeSafetensors(parts[0], {{"format", "pt"}}));
-  } else {
-    for (int s = 0; s < shards; ++s) {
-      WriteFile(dir / ("model-0000" + std::to_string(s + 1) + "-of-0000" + std::to_string(shards) +
-                       ".safetensors"),
-                SerializeSafetensors(parts[s], {{"format", "pt"}}));
-    }
-    WriteFile(dir / "model.safetensors.index.json",
-              json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump());
-  }
-  return dir.string();
-}
+using testing::Random;
+using testing::Tensor;
+using testing::Tensors;
+using testing::Write;
+using testing::WriteFile;
 
 constexpr int kV = 40, kD = 16, kFf = 24, kP = 32, kLayers = 2;
+const testing::TinyShape kShape{.vocab = kV, .d = kD, .ff = kFf, .positions = kP, .layers = kLayers};
 
-json Gpt2Config() {
-  return {{"architectures", {"GPT2LMHeadModel"}}, {"model_type", "gpt2"}, {"vocab_size", kV},
-          {"n_embd", kD}, {"n_layer", kLayers}, {"n_head", 2}, {"n_positions", kP},
-          {"n_inner", kFf}, {"activation_function", "gelu_new"}, {"layer_norm_epsilon", 1e-5}};
-}
-
-Tensors Gpt2Tensors(const std::string& prefix = "") {
-  Tensors t;
-  uint32_t seed = 1;
-  const auto add = [&](const std::string& name, std::vector<int64_t> shape) {
-    t[prefix + name] = Random(std::move(shape), seed++);
-  };
-  add("wte.weight", {kV, kD});
-  add("wpe.weight", {kP, kD});
-  for (int i = 0; i < kLayers; ++i) {
-    const std::string h = "h." + std::to_string(i) + ".";
-    add(h + "ln_1.weight", {kD});
-    add(h + "ln_1.bias", {kD});
-    add(h + "attn.c_attn.weight", {kD, 3 * kD});
-    add(h + "attn.c_attn.bias", {3 * kD});
-    add(h + "attn.c_proj.weight", {kD, kD});
-    add(h + "attn.c_proj.bias", {kD});
-    add(h + "attn.bias", {1, 1, kP, kP});  // the causal-mask buffer old checkpoints carry
-    add(h + "ln_2.weight", {kD});
-    add(h + "ln_2.bias", {kD});
-    add(h + "mlp.c_fc.weight", {kD, kFf});
-    add(h + "mlp.c_fc.bias", {kFf});
-    add(h + "mlp.c_proj.weight", {kFf, kD});
-    add(h + "mlp.c_proj.bias", {kD});
-  }
-  add("ln_f.weight", {kD});
-  add("ln_f.bias", {kD});
-  return t;
-}
-
+json Gpt2Config() { return testing::Gpt2Config(kShape); }
+Tensors Gpt2Tensors(const std::string& prefix = "") { return testing::Gpt2Tensors(kShape, prefix); }
 json LlamaConfig(const std::string& arch = "LlamaForCausalLM", bool tied = false) {
-  return {{"architectures", {arch}}, {"vocab_size", kV}, {"hidden_size", kD},
-          {"num_hidden_layers", kLayers}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-          {"intermediate_size", kFf}, {"max_position_embeddings", kP}, {"rms_norm_eps", 1e-5},
-          {"rope_theta", 10000.0}, {"tie_word_embeddings", tied}, {"hidden_act", "silu"}};
+  return testing::LlamaConfig(kShape, arch, tied);
 }
-
 Tensors LlamaTensors(bool tied = false, bool bias = false) {
-  Tensors t;
-  uint32_t seed = 100;
-  const auto add = [&](const std::string& name, std::vector<int64_t> shape) {
-    t[name] = Random(std::move(shape), seed++);
-  };
-  const int hd = kD / 4;
-  add("model.embed_tokens.weight", {kV, kD});
-  for (int i = 0; i < kLayers; ++i) {
-    const std::string m = "model.layers." + std::to_string(i) + ".";
-    add(m + "input_layernorm.weight", {kD});
-    add(m + "post_attention_layernorm.weight", {kD});
-    add(m + "self_attn.q_proj.weight", {4 * hd, kD});
-    add(m + "self_attn.k_proj.weight", {2 * hd, kD});
-    add(m + "self_attn.v_proj.weight", {2 * hd, kD});
-    if (bias) {
-      add(m + "self_attn.q_proj.bias", {4 * hd});
-      add(m + "self_attn.k_proj.bias", {2 * hd});
-      add(m + "self_attn.v_proj.bias", {2 * hd});
-    }
-    add(m + "self_attn.o_proj.weight", {kD, 4 * hd});
-    add(m + "mlp.gate_proj.weight", {kFf, kD});
-    add(m + "mlp.up_proj.weight", {kFf, kD});
-    add(m + "mlp.down_proj.weight", {kD, kFf});
-  }
-  add("model.norm.weight", {kD});
-  if (!tied) add("lm_head.weight", {kV, kD});
-  return t;
+  return testing::LlamaTensors(kShape, tied, bias);
 }
 
 float At(const Tensor& t, int64_t r, int64_t c) { return t.v[r * t.shape[1] + c]; }
