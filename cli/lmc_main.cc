@@ -25,10 +25,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/convert_command.h"
 #include "cli/train_command.h"
 #include "client/lmc_client.h"
 #include "core/frame.h"
 #include "engine/codec.h"
+#include "hf/hf_int_model.h"
+#include "hf/token_codec.h"
 #include "media/media_codec.h"
 #include "models/default_model.h"
 
@@ -57,6 +60,7 @@ int Usage(int code) {
       "       lmc info FILE...\n"
       "       lmc models\n"
       "       lmc train --corpus DIR -o NEW [--init MODEL] [--minutes M]   fine-tune\n"
+      "       lmc convert HF_DIR -o OUT [--context N]   a Hugging Face GPT-2/Llama model\n"
       "       lmc --server T health [SERVICE]   exit 0 when the server is SERVING\n"
       "options:\n"
       "  -c, --stdout      write to standard output, keep the input\n"
@@ -65,7 +69,8 @@ int Usage(int code) {
       "  -k, --keep        keep the input file (the default with -c or -o)\n"
       "  -q, --quiet       no progress or summaries\n"
       "      --progress / --no-progress\n"
-      "  -m, --model PATH  model directory or .safetensors file (default: embedded);\n"
+      "  -m, --model PATH  model directory or .safetensors file (default: embedded),\n"
+      "                    or a file made by lmc convert;\n"
       "                    with --server, a model name the server serves\n"
       "      --server T    remote mode: compress/decompress/models through an\n"
       "                    lmc-server at T (HOST:PORT, ipv4:A:P,B:P, dns:///N:P)\n"
@@ -377,7 +382,7 @@ int RunCodec(Args& a, Backend& backend) {
   return rc;
 }
 
-int RunInfo(const Args& a, const lmc::IntModel* model) {
+int RunInfo(const Args& a, const lmc::Sha256Digest& model) {
   if (a.files.empty()) return Usage(1);
   int rc = 0;
   for (const std::string& f : a.files) {
@@ -393,6 +398,9 @@ int RunInfo(const Args& a, const lmc::IntModel* model) {
                 h.compact ? ", compact header" : "");
     if (h.front_end == lmc::FrontEnd::kBytes) {
       std::printf("  front-end     bytes\n");
+    } else if (h.front_end == lmc::FrontEnd::kTokens) {
+      std::printf("  front-end     tokens of a converted model's tokenizer\n");
+      std::printf("  tokens        %llu\n", static_cast<unsigned long long>(lmc::FrameTokens(h)));
     } else {
       const auto m = static_cast<lmc::media::Modality>(h.front_end);
       auto g = lmc::media::ParamsGeometry(m, h.front_end_params);
@@ -401,7 +409,7 @@ int RunInfo(const Args& a, const lmc::IntModel* model) {
       std::printf("  tokens        %llu\n", static_cast<unsigned long long>(lmc::FrameTokens(h)));
     }
     std::printf("  model         %s%s\n", fp.c_str(),
-                model && lmc::FrameModelIs(h, model->fingerprint()) ? " (the loaded model)" : " (not the loaded model)");
+                lmc::FrameModelIs(h, model) ? " (the loaded model)" : " (not the loaded model)");
     std::printf(h.compact ? "  original      %llu bytes, xxh64 low 32 bits %08llx\n"
                           : "  original      %llu bytes, xxh64 %016llx\n",
                 static_cast<unsigned long long>(h.original_bytes),
@@ -414,6 +422,44 @@ int RunInfo(const Args& a, const lmc::IntModel* model) {
   return rc;
 }
 
+// Local mode with a model made by `lmc convert` (hf/token_codec.h).
+class ConvertedBackend : public Backend {
+ public:
+  explicit ConvertedBackend(const lmc::hf::HfIntModel& m) : m_(m) {}
+  absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions& opt) override {
+    return lmc::hf::CompressTokens(m_, data, {.threads = opt.threads});
+  }
+  absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions& opt) override {
+    return lmc::hf::DecompressTokens(m_, frame, {.threads = opt.threads});
+  }
+
+ private:
+  const lmc::hf::HfIntModel& m_;
+};
+
+int RunConverted(Args& a) {
+  if (!a.modality.empty() && a.modality != "auto" && a.modality != "bytes") {
+    std::fprintf(stderr, "lmc: --modality does not apply to a converted model (it codes text tokens)\n");
+    return 1;
+  }
+  auto model = lmc::hf::HfIntModel::Load(a.model);
+  if (!model.ok()) {
+    std::fprintf(stderr, "lmc: cannot load model: %s\n", std::string(model.status().message()).c_str());
+    return 1;
+  }
+  const lmc::hf::HfIntModel& m = **model;
+  if (a.command == "models") {
+    const lmc::hf::HfIntConfig& c = m.config();
+    std::printf("%s  %s  %lld parameters  %s (converted)  vocabulary %d  context %d\n",
+                m.fingerprint_hex().c_str(), a.model.c_str(), static_cast<long long>(m.parameters()),
+                c.source.c_str(), c.vocab_size, c.context);
+    return 0;
+  }
+  if (a.command == "info") return RunInfo(a, m.fingerprint());
+  ConvertedBackend backend(m);
+  return RunCodec(a, backend);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -421,6 +467,7 @@ int main(int argc, char** argv) {
   Args a;
   if (argc >= 2 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) return Usage(0);
   if (argc >= 2 && std::string(argv[1]) == "train") return lmc::RunTrainCommand(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "convert") return lmc::RunConvertCommand(argc, argv);
   try {
     if (!ParseArgs(argc, argv, &a)) return Usage(1);
   } catch (const std::exception&) {
@@ -465,6 +512,7 @@ int main(int argc, char** argv) {
     }
     return RunCodec(a, remote);
   }
+  if (!a.model.empty() && lmc::hf::HfIntModel::IsHfIntPath(a.model)) return RunConverted(a);
   auto model = lmc::LoadModelOrDefault(a.model);
   if (!model.ok()) {
     std::fprintf(stderr, "lmc: cannot load model: %s\n", std::string(model.status().message()).c_str());
@@ -478,7 +526,7 @@ int main(int argc, char** argv) {
                 m.config().n_layers, m.config().window);
     return 0;
   }
-  if (a.command == "info") return RunInfo(a, model->get());
+  if (a.command == "info") return RunInfo(a, (*model)->fingerprint());
   LocalBackend local(**model);
   return RunCodec(a, local);
 }

@@ -32,10 +32,11 @@ inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
 inline constexpr uint64_t kMaxTokensPerCodedByte = 2839;
 
 // What the coded tokens are (docs/format.md, "Front-ends"): the original bytes,
-// or a media file's container and sample residuals (media/media_codec.h). For
-// a media front-end the parameters start with varint(token count).
-enum class FrontEnd : uint8_t { kBytes = 0, kImage = 1, kAudio = 2, kVideo = 3 };
-inline constexpr uint8_t kLastFrontEnd = 3;
+// a media file's container and sample residuals (media/media_codec.h), or the
+// BPE tokens of a converted model's tokenizer (hf/token_codec.h). For every
+// front-end but bytes the parameters start with varint(token count).
+enum class FrontEnd : uint8_t { kBytes = 0, kImage = 1, kAudio = 2, kVideo = 3, kTokens = 4 };
+inline constexpr uint8_t kLastFrontEnd = 4;
 
 struct ChunkEntry {
   uint32_t tokens = 0;       // tokens coded in this chunk

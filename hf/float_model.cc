@@ -44,12 +44,6 @@ Vec RmsNorm(const Vec& x, const FloatTensor& w, double eps) {
   return y;
 }
 
-double GeluTanh(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
-}
-
-double Silu(double x) { return x / (1 + std::exp(-x)); }
-
 // q_embed = q cos + rotate_half(q) sin, rotate_half(x) = (-x2, x1) over the
 // head's two halves (transformers' convention, not interleaved pairs).
 void Rotate(double* v, int hd, const Vec& inv_freq, int64_t pos) {
@@ -63,6 +57,12 @@ void Rotate(double* v, int hd, const Vec& inv_freq, int64_t pos) {
 }
 
 }  // namespace
+
+double GeluTanh(double x) {
+  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+}
+
+double Silu(double x) { return x / (1 + std::exp(-x)); }
 
 std::vector<double> RopeInverseFrequencies(const HfConfig& c) {
   const int half = c.head_dim / 2;
@@ -89,7 +89,8 @@ std::vector<double> RopeInverseFrequencies(const HfConfig& c) {
   return f;
 }
 
-absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> ids) const {
+absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> ids,
+                                                     const Observer& observe) const {
   const HfConfig& c = ck_.config();
   const bool gpt2 = c.architecture == HfArchitecture::kGpt2;
   const int64_t T = static_cast<int64_t>(ids.size()), d = c.d_model, hd = c.head_dim;
@@ -108,6 +109,10 @@ absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> 
       x[p][i] = embed.data[ids[p] * d + i] + (gpt2 ? t("pos_embed").data[p * d + i] : 0.0);
     }
   }
+  const auto see = [&](const std::string& point, const Vec& v) {
+    if (observe) observe(point, v);
+  };
+  for (const Vec& v : x) see("resid", v);
   const Vec inv_freq = gpt2 ? Vec() : RopeInverseFrequencies(c);
   const int group = c.n_heads / c.n_kv_heads;
   const auto norm = [&](const Vec& v, const std::string& n) {
@@ -122,6 +127,10 @@ absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> 
       q[p] = Linear(t(l + "q.w"), h, bias("q.b"));
       k[p] = Linear(t(l + "k.w"), h, bias("k.b"));
       v[p] = Linear(t(l + "v.w"), h, bias("v.b"));
+      see(l + "attn_norm", h);
+      see(l + "q", q[p]);
+      see(l + "k", k[p]);
+      see(l + "v", v[p]);
       if (!gpt2) {
         for (int h2 = 0; h2 < c.n_heads; ++h2) Rotate(&q[p][h2 * hd], hd, inv_freq, p);
         for (int h2 = 0; h2 < c.n_kv_heads; ++h2) Rotate(&k[p][h2 * hd], hd, inv_freq, p);
@@ -148,23 +157,33 @@ absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> 
       }
       const Vec o = Linear(t(l + "o.w"), att, bias("o.b"));
       for (int64_t i = 0; i < d; ++i) x[p][i] += o[i];
+      see("resid", x[p]);
       const Vec h = norm(x[p], l + "mlp_norm");
+      see(l + "mlp_norm", h);
       Vec m;
       if (gpt2) {
         m = Linear(t(l + "up.w"), h, &t(l + "up.b"));
+        see(l + "up", m);
         for (double& e : m) e = GeluTanh(e);
+        see(l + "act", m);
       } else {
         const Vec g = Linear(t(l + "gate.w"), h), u = Linear(t(l + "up.w"), h);
+        see(l + "gate", g);
+        see(l + "up", u);
         m.resize(g.size());
         for (size_t i = 0; i < g.size(); ++i) m[i] = Silu(g[i]) * u[i];
+        see(l + "glu", m);
       }
       const Vec down = Linear(t(l + "down.w"), m, bias("down.b"));
       for (int64_t i = 0; i < d; ++i) x[p][i] += down[i];
+      see("resid", x[p]);
     }
   }
   std::vector<float> logits(T * c.vocab_size);
   for (int64_t p = 0; p < T; ++p) {
-    const Vec y = Linear(t("head"), norm(x[p], "final_norm"));
+    const Vec z = norm(x[p], "final_norm");
+    see("final_norm", z);
+    const Vec y = Linear(t("head"), z);
     for (int64_t i = 0; i < c.vocab_size; ++i) logits[p * c.vocab_size + i] = static_cast<float>(y[i]);
   }
   return logits;

@@ -141,6 +141,10 @@ absl::StatusOr<HfConfig> HfConfig::FromJson(const std::string& text) {
         "\" is not supported; lmc loads GPT2LMHeadModel and the Llama family (LlamaForCausalLM, "
         "MistralForCausalLM, Qwen2ForCausalLM)"));
   }
+  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer()) {
+    const int64_t bos = j["bos_token_id"].get<int64_t>();
+    if (bos >= 0 && bos < c.vocab_size) c.bos_token_id = static_cast<int>(bos);
+  }
   return c;
 }
 

@@ -42,6 +42,7 @@ struct HfConfig {
   bool tied_embeddings = false;  // the output head is the embedding matrix
   bool qkv_bias = false;         // GPT-2 and Qwen2
   std::string activation;        // "gelu_new" (GPT-2) or "silu"
+  int bos_token_id = -1;         // -1: none (or none inside the vocabulary)
 
   // INVALID_ARGUMENT for a malformed or inconsistent config, UNIMPLEMENTED for
   // an architecture or option lmc does not run.

@@ -8,7 +8,13 @@ implementation of the transformers modeling code (float64), and requires
 lmc-hf-logits to agree. scripts/device-check.sh does the same against
 transformers itself where it is installed.
 
-Usage: hf_reference_test.py LMC_HF_LOGITS
+With the lmc binary as a second argument, each checkpoint also gets a
+byte-level BPE tokenizer.json and goes through the user's path: `lmc convert`
+(which reports the integer model's bits per token against the float model's),
+then `lmc -m converted compress` and `decompress` of text and binary data,
+which must give the input back byte for byte.
+
+Usage: hf_reference_test.py LMC_HF_LOGITS [LMC]
 """
 import json
 import math
@@ -41,6 +47,69 @@ def write_safetensors(path, tensors, dtype):
     h = json.dumps(header).encode()
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def byte_level_alphabet():
+    """GPT-2's printable stand-ins for the 256 byte values."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    out, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + extra)
+            extra += 1
+    return out
+
+
+def tokenizer_json(merges):
+    """A GPT-2 style tokenizer: the 256 bytes, then the merges in rank order."""
+    alpha = byte_level_alphabet()
+    spell = lambda s: "".join(alpha[b] for b in s.encode())
+    vocab = {alpha[b]: b for b in range(256)}
+    for a, b in merges:
+        vocab.setdefault(spell(a + b), len(vocab))
+    return json.dumps({
+        "version": "1.0", "normalizer": None, "added_tokens": [],
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "vocab": vocab,
+                  "merges": ["%s %s" % (spell(a), spell(b)) for a, b in merges]}})
+
+
+MERGES = [("t", "h"), ("h", "e"), ("th", "e"), (" ", "t"), (" t", "he"), ("i", "n"), ("e", "r"),
+          ("a", "n"), (" ", "a"), ("o", "n"), ("in", "g"), (" ", "s"), ("r", "e"), ("e", "s")]
+TEXT = ("The theory of the thing is that there are no real answers in the end; the rest is "
+        "interpretation. Then the rain started, and the three of them ran in. ") * 8
+
+
+def convert_and_code(lmc, d, gpt2_model):
+    """lmc convert, then a compress/decompress round trip; returns an error or None."""
+    conv = os.path.join(d, "converted.safetensors")
+    r = subprocess.run([lmc, "convert", d, "-o", conv, "--context", "40"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return "lmc convert: " + r.stderr.strip()
+    report = r.stdout.strip().splitlines()[-1]
+    print("    " + report)
+    loss = float(report.split("(")[-1].rstrip("%)"))
+    if abs(loss) > 5:
+        return "the integer model loses %.2f%% against the float model" % loss
+    binary = bytes(torch.randint(0, 256, (1500,), generator=torch.Generator().manual_seed(3)).tolist())
+    for name, data in (("text", TEXT.encode()), ("binary", binary), ("empty", b"")):
+        src = os.path.join(d, name)
+        with open(src, "wb") as f:
+            f.write(data)
+        r = subprocess.run([lmc, "-m", conv, "compress", "-f", "-o", src + ".lmc", src],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return "lmc compress %s: %s" % (name, r.stderr.strip())
+        r = subprocess.run([lmc, "-m", conv, "decompress", "-c", src + ".lmc"], capture_output=True)
+        if r.returncode != 0 or r.stdout != data:
+            return "lmc decompress %s: %s" % (name, r.stderr.decode().strip() or "differs")
+        size = os.path.getsize(src + ".lmc")
+        print("    %s: %d -> %d bytes, round trip exact" % (name, len(data), size))
+    return None
 
 
 def rnd(*shape):
@@ -169,7 +238,7 @@ def llama_logits(cfg, t, ids):
 
 
 def llama_cfg(arch, **kw):
-    c = {"architectures": [arch], "vocab_size": 61, "hidden_size": 32, "num_hidden_layers": 2,
+    c = {"architectures": [arch], "vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 2,
          "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 48,
          "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
          "tie_word_embeddings": False, "hidden_act": "silu"}
@@ -179,7 +248,10 @@ def llama_cfg(arch, **kw):
 
 def main():
     tool = sys.argv[1]
-    gpt2_cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 53,
+    lmc = sys.argv[2] if len(sys.argv) > 2 else None
+    # 300 ids: the byte-level tokenizer's 270 fit (lmc convert needs that).
+    gpt2_cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 300,
+                "bos_token_id": 299,
                 "n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 64,
                 "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
     cases = [
@@ -210,6 +282,8 @@ def main():
             write_safetensors(os.path.join(d, "model.safetensors"), t, dtype)
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(cfg, f)
+            with open(os.path.join(d, "tokenizer.json"), "w") as f:
+                f.write(tokenizer_json(MERGES))
             ids = torch.randint(0, cfg["vocab_size"], (24,)).tolist()
             want = ref(cfg, t, ids)
             out = os.path.join(d, "logits.f32")
@@ -225,6 +299,11 @@ def main():
             ok = got.shape == want.shape and err <= 1e-5 * max(1.0, scale)
             print("%s: %s  max |lmc - torch| = %.2e (logits up to %.1f)" %
                   ("ok" if ok else "FAIL", name, err, scale))
+            if ok and lmc:
+                problem = convert_and_code(lmc, d, cfg.get("model_type") == "gpt2")
+                if problem:
+                    print("FAIL: %s: %s" % (name, problem))
+                    ok = False
             failed += not ok
     print("hf_reference_test: %d passed, %d failed" % (len(cases) - failed, failed))
     sys.exit(1 if failed else 0)

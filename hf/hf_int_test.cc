@@ -1,0 +1,272 @@
+// Tiny random GPT-2 and Llama-family checkpoints, written by the test, are
+// converted to the exact integer inference (lmc convert) and code text: every
+// round trip exact whatever the threads and chunk sizes, the integer model
+// close to its float self, the tokenizer inside the fingerprint, and every
+// wrong model, damaged frame or bad option a clear error.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/frame.h"
+#include "core/varint.h"
+#include "hf/checkpoint.h"
+#include "hf/convert.h"
+#include "hf/hf_int_model.h"
+#include "hf/hf_session.h"
+#include "hf/tiny_checkpoint.h"
+#include "hf/token_codec.h"
+#include "tokenizer/byte_level.h"
+
+namespace lmc::hf {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kText[] =
+    "The theory of the thing is that there are no real answers in the end; the rest is "
+    "interpretation. Then the rain started, and the three of them ran in. ";
+
+std::string Spell(std::string_view bytes) {
+  std::string s;
+  tokenizer::AppendByteLevel(bytes, &s);
+  return s;
+}
+
+// A byte-level BPE tokenizer: the 256 bytes, then `merges` in rank order.
+std::string TokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges) {
+  json vocab = json::object(), m = json::array();
+  uint32_t id = 0;
+  for (int b = 0; b < 256; ++b) vocab[Spell(std::string(1, static_cast<char>(b)))] = id++;
+  for (const auto& [l, r] : merges) {
+    m.push_back(Spell(l) + " " + Spell(r));
+    if (!vocab.contains(Spell(l + r))) vocab[Spell(l + r)] = id++;
+  }
+  return json{{"version", "1.0"},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}},
+              {"added_tokens", json::array()},
+              {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}}}}
+      .dump();
+}
+
+const std::vector<std::pair<std::string, std::string>> kMerges = {
+    {"t", "h"}, {"h", "e"}, {"th", "e"}, {" ", "t"}, {" t", "he"}, {"e", "r"}, {"i", "n"}, {" ", "a"},
+    {"a", "n"}, {"o", "n"}, {"r", "e"}, {"e", "s"}, {"in", "g"}, {" ", "th"}, {"e", "n"}};
+
+// Model vocabulary 300 > the tokenizer's 270: two pages, ids no text produces.
+const testing::TinyShape kShape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
+                                .scale = 0.125f, .unit_norms = true};
+
+struct Converted {
+  std::string dir;
+  Checkpoint ck;
+  std::unique_ptr<HfIntModel> model;
+};
+
+Converted Make(json config, const testing::Tensors& tensors, const std::string& tokenizer,
+               int context = 24) {
+  Converted c{testing::Write(config, tensors), {}, nullptr};
+  testing::WriteFile(std::filesystem::path(c.dir) / "tokenizer.json", tokenizer);
+  absl::StatusOr<Checkpoint> ck = Checkpoint::Load(c.dir);
+  EXPECT_TRUE(ck.ok()) << ck.status();
+  c.ck = *std::move(ck);
+  absl::StatusOr<std::string> file =
+      Convert(c.ck, tokenizer, {.context = context, .calibration = std::string(kText) + kText});
+  EXPECT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<std::unique_ptr<HfIntModel>> m = HfIntModel::FromBytes(*std::move(file));
+  EXPECT_TRUE(m.ok()) << m.status();
+  c.model = *std::move(m);
+  return c;
+}
+
+Converted Gpt2() {
+  json config = testing::Gpt2Config(kShape);
+  config["bos_token_id"] = 299;  // GPT-2 feeds <|endoftext|> first
+  return Make(config, testing::Gpt2Tensors(kShape), TokenizerJson(kMerges));
+}
+
+Converted Llama(const std::string& arch = "LlamaForCausalLM", bool bias = false) {
+  return Make(testing::LlamaConfig(kShape, arch), testing::LlamaTensors(kShape, false, bias),
+              TokenizerJson(kMerges));
+}
+
+std::vector<std::string> Inputs() {
+  std::string text;
+  for (int i = 0; i < 6; ++i) text += kText;  // several chunks of 23-24 tokens
+  std::mt19937 rng(3);
+  std::string binary(700, '\0');
+  for (char& ch : binary) ch = static_cast<char>(rng());
+  return {"", "a", "the", text, binary, std::string(300, ' '), "caf\xc3\xa9 \xe2\x82\xac \xff\xfe"};
+}
+
+void ExpectRoundTrips(const HfIntModel& m) {
+  for (const std::string& in : Inputs()) {
+    absl::StatusOr<std::string> frame = CompressTokens(m, in, {.threads = 1});
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    for (int threads : {1, 3}) {
+      absl::StatusOr<std::string> again = CompressTokens(m, in, {.threads = threads});
+      ASSERT_TRUE(again.ok());
+      EXPECT_EQ(*again, *frame) << "threads change the bytes";
+      absl::StatusOr<std::string> back = DecompressTokens(m, *frame, {.threads = threads});
+      ASSERT_TRUE(back.ok()) << back.status();
+      ASSERT_EQ(*back, in);
+    }
+    for (int chunk : {1, 5}) {
+      absl::StatusOr<std::string> f = CompressTokens(m, in, {.chunk_tokens = chunk});
+      ASSERT_TRUE(f.ok());
+      absl::StatusOr<std::string> back = DecompressTokens(m, *f, {});
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_EQ(*back, in);
+    }
+  }
+}
+
+TEST(HfIntTest, Gpt2RoundTripsExactly) {
+  Converted c = Gpt2();
+  ASSERT_NE(c.model, nullptr);
+  EXPECT_TRUE(c.model->config().gpt2);
+  EXPECT_EQ(c.model->config().context, 24);
+  EXPECT_EQ(c.model->config().bos, 299);
+  EXPECT_EQ(c.model->config().chunk_tokens(), 23);
+  ExpectRoundTrips(*c.model);
+}
+
+TEST(HfIntTest, LlamaFamilyRoundTripsExactly) {
+  for (const auto& [arch, bias] : {std::pair<std::string, bool>{"LlamaForCausalLM", false},
+                                   {"Qwen2ForCausalLM", true}}) {
+    Converted c = Llama(arch, bias);
+    ASSERT_NE(c.model, nullptr);
+    EXPECT_FALSE(c.model->config().gpt2);
+    EXPECT_EQ(c.model->config().n_kv_heads, 2);
+    EXPECT_EQ(c.model->config().bos, -1);  // the first token of a chunk is coded flat
+    EXPECT_EQ(c.model->config().chunk_tokens(), 24);
+    ExpectRoundTrips(*c.model);
+  }
+}
+
+TEST(HfIntTest, IntegerModelStaysCloseToItsFloatSelf) {
+  for (Converted* c : {new Converted(Gpt2()), new Converted(Llama())}) {
+    std::unique_ptr<Converted> owner(c);
+    std::string text;
+    for (int i = 0; i < 3; ++i) text += kText;
+    const std::vector<uint32_t> ids = c->model->tokenizer().Encode(text);
+    absl::StatusOr<ConversionQuality> q = MeasureConversion(c->ck, *c->model, ids);
+    ASSERT_TRUE(q.ok()) << q.status();
+    const double f = q->float_bits / q->tokens, i = q->integer_bits / q->tokens;
+    std::printf("%s: %lld tokens, float %.4f bits/token, integer %.4f bits/token (%+.2f%%)\n",
+                c->model->config().source.c_str(), static_cast<long long>(q->tokens), f, i,
+                100 * (i / f - 1));
+    EXPECT_GT(q->tokens, 50);
+    EXPECT_LT(std::abs(i / f - 1), 0.03) << "float " << f << " integer " << i;
+  }
+}
+
+TEST(HfIntTest, CompressedSizeIsWhatTheModelPredicts) {
+  Converted c = Gpt2();
+  std::string text;
+  for (int i = 0; i < 6; ++i) text += kText;
+  const std::vector<uint32_t> ids = c.model->tokenizer().Encode(text);
+  absl::StatusOr<ConversionQuality> q = MeasureConversion(c.ck, *c.model, ids);
+  absl::StatusOr<std::string> frame = CompressTokens(*c.model, text, {});
+  ASSERT_TRUE(q.ok() && frame.ok());
+  absl::StatusOr<ParsedFrame> p = ParseFrame(*frame);
+  ASSERT_TRUE(p.ok());
+  size_t payload = 0;
+  for (const auto& s : p->payloads) payload += s.size();
+  // The coder spends the tables' information plus at most a few bytes per chunk.
+  EXPECT_NEAR(payload * 8.0, q->integer_bits, 8.0 * 5 * p->payloads.size());
+}
+
+TEST(HfIntTest, FingerprintCoversTheTokenizer) {
+  Converted a = Gpt2();
+  auto merges = kMerges;
+  merges.push_back({"o", "f"});
+  json config = testing::Gpt2Config(kShape);
+  config["bos_token_id"] = 299;
+  Converted b = Make(config, testing::Gpt2Tensors(kShape), TokenizerJson(merges));
+  EXPECT_NE(a.model->fingerprint(), b.model->fingerprint());
+  absl::StatusOr<std::string> frame = CompressTokens(*a.model, kText, {});
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(DecompressTokens(*b.model, *frame, {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(HfIntTest, DamageIsAClearError) {
+  Converted c = Gpt2();
+  Converted other = Llama();
+  std::string text;
+  for (int i = 0; i < 4; ++i) text += kText;
+  absl::StatusOr<std::string> frame = CompressTokens(*c.model, text, {});
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(DecompressTokens(*other.model, *frame, {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  for (size_t cut : {size_t{0}, size_t{3}, frame->size() / 2, frame->size() - 1}) {
+    EXPECT_EQ(DecompressTokens(*c.model, frame->substr(0, cut), {}).status().code(),
+              absl::StatusCode::kDataLoss)
+        << "cut at " << cut;
+  }
+  absl::StatusOr<ParsedFrame> p = ParseFrame(*frame);
+  ASSERT_TRUE(p.ok());
+  std::mt19937 rng(5);
+  int caught = 0;
+  for (int trial = 0; trial < 40; ++trial) {  // flips in the payload: never garbage
+    std::string bad = *frame;
+    const size_t at = p->header_bytes + rng() % (bad.size() - p->header_bytes);
+    bad[at] = static_cast<char>(bad[at] ^ (1 << (rng() % 8)));
+    absl::StatusOr<std::string> out = DecompressTokens(*c.model, bad, {});
+    // A chunk's first byte and the low bits of its flush carry no information
+    // (core/range_coder.h), so a flip there decodes to the original itself.
+    if (out.ok()) {
+      EXPECT_EQ(*out, text) << "flip at " << at;
+    } else {
+      EXPECT_EQ(out.status().code(), absl::StatusCode::kDataLoss) << "flip at " << at;
+      ++caught;
+    }
+  }
+  EXPECT_GT(caught, 20);
+  EXPECT_EQ(CompressTokens(*c.model, text, {.chunk_tokens = 24}).status().code(),
+            absl::StatusCode::kInvalidArgument);  // the BOS takes a position
+}
+
+TEST(HfIntTest, EngineRefusesTokenFrames) {
+  // A frame of a converted model sent to the byte engine's decoder (for
+  // example by a client that picked the wrong model) gets a clear code.
+  Converted c = Gpt2();
+  absl::StatusOr<std::string> frame = CompressTokens(*c.model, kText, {});
+  ASSERT_TRUE(frame.ok());
+  absl::StatusOr<ParsedFrame> p = ParseFrame(*frame);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->header.front_end, FrontEnd::kTokens);
+  EXPECT_EQ(FrameTokens(p->header), c.model->tokenizer().Encode(kText).size());
+}
+
+TEST(HfIntTest, ConvertRefusesWhatDoesNotFit) {
+  Converted c = Gpt2();
+  auto many = kMerges;
+  for (int i = 0; i < 40; ++i) many.push_back({std::string(1, 'a' + i % 26), std::string(1, 'A' + i / 26 + i % 7)});
+  // 310 tokens do not fit a 300-token model.
+  EXPECT_EQ(Convert(c.ck, TokenizerJson(many), {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Convert(c.ck, TokenizerJson(kMerges), {.context = 1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Convert(c.ck, "{}", {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HfIntTest, DamagedModelFilesAreRefused) {
+  Converted c = Gpt2();
+  absl::StatusOr<std::string> file = Convert(c.ck, TokenizerJson(kMerges), {.context = 24});
+  ASSERT_TRUE(file.ok());
+  EXPECT_TRUE(HfIntModel::IsHfIntFile(*file));
+  EXPECT_FALSE(HfIntModel::FromBytes(file->substr(0, file->size() - 1)).ok());
+  EXPECT_FALSE(HfIntModel::FromBytes(file->substr(0, 100)).ok());
+  // A config the loader's bounds refuse.
+  std::string bad = *file;
+  const size_t at = bad.find("\\\"context\\\": 24");
+  ASSERT_NE(at, std::string::npos);
+  bad.replace(at, 15, "\\\"context\\\": 0 ");
+  EXPECT_EQ(HfIntModel::FromBytes(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lmc::hf

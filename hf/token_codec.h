@@ -1,0 +1,38 @@
+// Compression with a converted Hugging Face model (hf/hf_int_model.h): the
+// input is split into the model tokenizer's BPE tokens, the tokens into chunks
+// of at most the model's context, and each chunk is range-coded from the exact
+// integer logits (hf/hf_session.h, hf/token_coder.h). The result is an lmc frame
+// with front-end "tokens" (docs/format.md) naming the converted file's
+// fingerprint, which covers the tokenizer too.
+//
+//   LMC_ASSIGN_OR_RETURN(std::string frame, CompressTokens(model, data, {}));
+//   LMC_ASSIGN_OR_RETURN(std::string back, DecompressTokens(model, frame, {}));
+#ifndef LMC_HF_TOKEN_CODEC_H_
+#define LMC_HF_TOKEN_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "hf/hf_int_model.h"
+
+namespace lmc::hf {
+
+struct TokenCodecOptions {
+  int threads = 0;       // chunks coded at once; 0: one per core
+  int chunk_tokens = 0;  // tokens per chunk; 0: as many as the context holds
+};
+
+// INVALID_ARGUMENT for a chunk size the model cannot take; INTERNAL if the
+// tokenizer would not give the input back (it always should: checked anyway).
+absl::StatusOr<std::string> CompressTokens(const HfIntModel& model, std::string_view data,
+                                           const TokenCodecOptions& opt);
+
+// DATA_LOSS for a corrupt or truncated frame, FAILED_PRECONDITION for a frame
+// of another model, INVALID_ARGUMENT for a frame of another front-end.
+absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::string_view frame,
+                                             const TokenCodecOptions& opt);
+
+}  // namespace lmc::hf
+
+#endif  // LMC_HF_TOKEN_CODEC_H_
