@@ -79,6 +79,8 @@ int Usage(int code) {
       "      --tls_cert F, --tls_key F   a client certificate for servers that ask\n"
       "      --token_file F   send the bearer token in F (default: $LMC_TOKEN)\n"
       "      --threads N   worker threads (default: all cores)\n"
+      "      --batch N     chunks a thread evaluates together (default 16; the bytes\n"
+      "                    do not depend on it)\n"
       "      --modality M  auto (default), bytes, image (PNM/PAM), audio (WAVE PCM) or\n"
       "                    video (Y4M): the front-end; files it does not take are\n"
       "                    coded as bytes\n"
@@ -132,6 +134,11 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (s == "--tls_cert") { if (!value(&a->tls_cert)) return false; a->tls = true; }
     else if (s == "--tls_key") { if (!value(&a->tls_key)) return false; a->tls = true; }
     else if (s == "--token_file") { if (!value(&a->token_file)) return false; }
+    else if (s == "--batch") {
+      if (!value(&v)) return false;
+      a->codec.batch_chunks = std::stoi(v);
+      if (a->codec.batch_chunks < 1 || a->codec.batch_chunks > 4096) return false;
+    }
     else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
     else if (s == "--modality") {
       if (!value(&a->modality)) return false;
@@ -427,10 +434,17 @@ class ConvertedBackend : public Backend {
  public:
   explicit ConvertedBackend(const lmc::hf::HfIntModel& m) : m_(m) {}
   absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions& opt) override {
-    return lmc::hf::CompressTokens(m_, data, {.threads = opt.threads});
+    // --chunk applies when given; the byte engine's default exceeds any context.
+    const bool chunk_given = opt.chunk_tokens != lmc::CodecOptions().chunk_tokens;
+    return lmc::hf::CompressTokens(
+        m_, data,
+        {.threads = opt.threads,
+         .chunk_tokens = chunk_given ? static_cast<int>(opt.chunk_tokens) : 0,
+         .lockstep = opt.batch_chunks});
   }
   absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions& opt) override {
-    return lmc::hf::DecompressTokens(m_, frame, {.threads = opt.threads});
+    return lmc::hf::DecompressTokens(m_, frame,
+                                     {.threads = opt.threads, .lockstep = opt.batch_chunks});
   }
 
  private:

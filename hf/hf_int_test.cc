@@ -106,7 +106,8 @@ void ExpectRoundTrips(const HfIntModel& m) {
     absl::StatusOr<std::string> frame = CompressTokens(m, in, {.threads = 1});
     ASSERT_TRUE(frame.ok()) << frame.status();
     for (int threads : {1, 3}) {
-      absl::StatusOr<std::string> again = CompressTokens(m, in, {.threads = threads});
+      absl::StatusOr<std::string> again =
+          CompressTokens(m, in, {.threads = threads, .lockstep = threads == 3 ? 1 : 16});
       ASSERT_TRUE(again.ok());
       EXPECT_EQ(*again, *frame) << "threads change the bytes";
       absl::StatusOr<std::string> back = DecompressTokens(m, *frame, {.threads = threads});
@@ -114,7 +115,7 @@ void ExpectRoundTrips(const HfIntModel& m) {
       ASSERT_EQ(*back, in);
     }
     for (int chunk : {1, 5}) {
-      absl::StatusOr<std::string> f = CompressTokens(m, in, {.chunk_tokens = chunk});
+      absl::StatusOr<std::string> f = CompressTokens(m, in, {.chunk_tokens = chunk, .lockstep = 3});
       ASSERT_TRUE(f.ok());
       absl::StatusOr<std::string> back = DecompressTokens(m, *f, {});
       ASSERT_TRUE(back.ok()) << back.status();
@@ -160,6 +161,40 @@ TEST(HfIntTest, IntegerModelStaysCloseToItsFloatSelf) {
                 100 * (i / f - 1));
     EXPECT_GT(q->tokens, 50);
     EXPECT_LT(std::abs(i / f - 1), 0.03) << "float " << f << " integer " << i;
+  }
+}
+
+TEST(HfIntTest, BatchedStepsGiveTheLogitsOfSingleSteps) {
+  for (Converted* c : {new Converted(Gpt2()), new Converted(Llama())}) {
+    std::unique_ptr<Converted> owner(c);
+    const HfIntModel& m = *c->model;
+    const std::vector<uint32_t> ids = m.tokenizer().Encode(kText);
+    // Three sessions at different positions step together, against each alone.
+    std::vector<std::unique_ptr<HfSession>> together, alone;
+    for (int i = 0; i < 3; ++i) {
+      together.push_back(std::make_unique<HfSession>(m));
+      alone.push_back(std::make_unique<HfSession>(m));
+    }
+    std::vector<int32_t> single;
+    std::vector<std::vector<int32_t>> batch(3, std::vector<int32_t>(m.config().vocab_size));
+    for (int step = 0; step < 20; ++step) {
+      std::vector<HfSession*> s;
+      std::vector<uint32_t> tok;
+      std::vector<int32_t*> out;
+      for (int i = 0; i < 3; ++i) {
+        if (step < 4 * i) continue;  // session i joins at step 4i
+        s.push_back(together[i].get());
+        tok.push_back(ids[(step * 7 + i) % ids.size()]);
+        out.push_back(batch[i].data());
+      }
+      HfSession::FeedBatch(s, tok, out);
+      int k = 0;
+      for (int i = 0; i < 3; ++i) {
+        if (step < 4 * i) continue;
+        alone[i]->Feed(tok[k++], &single);
+        ASSERT_EQ(single, batch[i]) << "session " << i << " step " << step;
+      }
+    }
   }
 }
 

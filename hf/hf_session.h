@@ -1,8 +1,11 @@
 // The exact integer forward pass of a converted model (hf/hf_int_model.h), one
-// position at a time with a key/value cache: feed a token, get the logits of the
-// next one in score units. Pure integer arithmetic on the file's values, so the
-// logits are the same on every machine, thread count and batch arrangement;
-// docs/pretrained.md ("The converted model") gives the arithmetic step by step.
+// position at a time per chunk with a key/value cache: feed a token, get the
+// logits of the next one in score units. Several chunks step together in
+// FeedBatch, which turns their matrix-vector products into matrix-matrix ones
+// (each weight read once per step, not once per chunk). Pure integer
+// arithmetic on the file's values, so the logits are the same on every
+// machine, thread count and batch arrangement; docs/pretrained.md ("The
+// converted model") gives the arithmetic step by step.
 //
 //   HfSession s(model);
 //   s.Feed(bos, &logits);  // logits[v] for the token at position 1
@@ -10,6 +13,7 @@
 #define LMC_HF_HF_SESSION_H_
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "hf/hf_int_model.h"
@@ -25,20 +29,24 @@ class HfSession {
   void Feed(uint32_t token, std::vector<int32_t>* logits);
   int position() const { return pos_; }
 
+  // Feeds tokens[i] to sessions[i] (all of one model, each below its context)
+  // and writes its vocab_size logits to logits[i]. The same logits as Feed,
+  // one session at a time.
+  static void FeedBatch(std::span<HfSession* const> sessions, std::span<const uint32_t> tokens,
+                        std::span<int32_t* const> logits);
+
  private:
-  void Norm(const IntNorm& n, int8_t* z) const;
-  void Attention(const HfIntLayer& l, int layer);
-  void Mlp(const HfIntLayer& l);
+  // Attention of this session's position for one layer: q, k, v int8 rows in,
+  // the heads' outputs (int8, q width) out.
+  void Attend(const HfIntLayer& l, int layer, const int8_t* q8, const int8_t* k8,
+              const int8_t* v8, int8_t* out);
 
   const HfIntModel& m_;
   const HfIntConfig& c_;
   int pos_ = 0;
-  std::vector<int32_t> x_;                    // residual stream [d]
   std::vector<std::vector<int32_t>> k_;       // per layer [context][kv width], rotated
   std::vector<std::vector<int8_t>> v_;        // per layer [context][kv width]
-  // Scratch.
-  std::vector<int8_t> z_, q8_, k8_, v8_, att_, a8_, g8_;
-  std::vector<int32_t> acc_, q_, scores_;
+  std::vector<int32_t> q_, scores_;           // scratch
   std::vector<int64_t> e_;
 };
 

@@ -1,6 +1,7 @@
 #include "hf/token_codec.h"
 
 #include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -22,49 +23,61 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(t, work)));
 }
 
-// The distribution of a chunk's first token: after the BOS when the model has
-// one, otherwise flat (all logits equal).
-void FirstLogits(const HfIntModel& m, HfSession* s, std::vector<int32_t>* logits) {
-  if (m.config().bos >= 0) {
-    s->Feed(static_cast<uint32_t>(m.config().bos), logits);
-  } else {
-    logits->assign(m.config().vocab_size, 0);
+// Codes chunks [begin, end) in lockstep. code(i, t, logits) codes token t of
+// chunk i from its logits and returns it (the encoder knows it, the decoder
+// reads it). A chunk's first token comes after the BOS when the model has one,
+// otherwise it is coded with all logits 0 (flat).
+template <typename Code>
+void RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin, size_t end,
+               Code code) {
+  const HfIntConfig& c = m.config();
+  const size_t n = end - begin;
+  std::vector<std::unique_ptr<HfSession>> sessions;
+  std::vector<std::vector<int32_t>> logits(n, std::vector<int32_t>(c.vocab_size, 0));
+  std::vector<HfSession*> feed;
+  std::vector<uint32_t> tokens;
+  std::vector<int32_t*> outs;
+  for (size_t i = 0; i < n; ++i) sessions.push_back(std::make_unique<HfSession>(m));
+  if (c.bos >= 0) {
+    for (size_t i = 0; i < n; ++i) {
+      feed.push_back(sessions[i].get());
+      tokens.push_back(static_cast<uint32_t>(c.bos));
+      outs.push_back(logits[i].data());
+    }
+    HfSession::FeedBatch(feed, tokens, outs);
+  }
+  const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
+  for (uint32_t t = 0; t < longest; ++t) {
+    feed.clear();
+    tokens.clear();
+    outs.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t len = lengths[begin + i];
+      if (t >= len) continue;
+      const uint32_t token = code(begin + i, t, std::span<const int32_t>(logits[i]));
+      if (t + 1 < len) {
+        feed.push_back(sessions[i].get());
+        tokens.push_back(token);
+        outs.push_back(logits[i].data());
+      }
+    }
+    HfSession::FeedBatch(feed, tokens, outs);
   }
 }
 
-std::string EncodeChunk(const HfIntModel& m, std::span<const uint32_t> ids) {
-  HfSession session(m);
-  TokenCoder coder(m.exp_table);
-  RangeEncoder enc;
-  std::vector<int32_t> logits;
-  FirstLogits(m, &session, &logits);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    coder.SetLogits(logits);
-    coder.Encode(ids[i], &enc);
-    if (i + 1 < ids.size()) session.Feed(ids[i], &logits);
-  }
-  return enc.Finish();
-}
-
-absl::StatusOr<std::vector<uint32_t>> DecodeChunk(const HfIntModel& m,
-                                                  std::span<const uint8_t> payload,
-                                                  uint32_t tokens, size_t index) {
-  HfSession session(m);
-  TokenCoder coder(m.exp_table);
-  RangeDecoder dec(payload);
-  std::vector<int32_t> logits;
-  std::vector<uint32_t> ids(tokens);
-  FirstLogits(m, &session, &logits);
-  for (uint32_t i = 0; i < tokens; ++i) {
-    coder.SetLogits(logits);
-    ids[i] = coder.Decode(&dec);
-    if (i + 1 < tokens) session.Feed(ids[i], &logits);
-  }
-  if (dec.BytesRead() != payload.size()) {
-    return absl::DataLossError(absl::StrCat(
-        "chunk ", index, " is corrupt: its coded length does not match its content"));
-  }
-  return ids;
+// Runs RunChunks over all chunks, groups of opt.lockstep chunks on the threads:
+// enough to turn the weights' matrix-vector products into matrix-matrix ones,
+// few enough that the groups' key/value caches stay small.
+template <typename Code>
+void CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
+                   const TokenCodecOptions& opt, Code code) {
+  const size_t n = lengths.size();
+  const int threads = Threads(opt, n);
+  const size_t group =
+      std::min<size_t>(std::max(1, opt.lockstep), (n + threads - 1) / threads);
+  ParallelGroups(n, group, threads, [&](size_t b, size_t e) {
+    for (size_t g = b; g < e; g += group) RunChunks(m, lengths, g, std::min(e, g + group), code);
+  });
 }
 
 }  // namespace
@@ -95,18 +108,22 @@ absl::StatusOr<std::string> CompressTokens(const HfIntModel& model, std::string_
     PutVarint(&h.front_end_params, ids.size());
     const size_t n = (ids.size() + chunk - 1) / chunk;
     h.chunk_tokens = static_cast<uint32_t>((ids.size() + n - 1) / n);  // even chunks
-    payloads.resize(n);
-    ParallelGroups(n, 1, Threads(opt, n), [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        const size_t begin = i * h.chunk_tokens;
-        const size_t len = std::min<size_t>(h.chunk_tokens, ids.size() - begin);
-        payloads[i] = EncodeChunk(model, std::span(ids).subspan(begin, len));
-      }
+    std::vector<uint32_t> lengths(n);
+    for (size_t i = 0; i < n; ++i) {
+      lengths[i] =
+          static_cast<uint32_t>(std::min<size_t>(h.chunk_tokens, ids.size() - i * h.chunk_tokens));
+    }
+    std::vector<RangeEncoder> encoders(n);
+    std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
+    CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
+      const uint32_t token = ids[i * h.chunk_tokens + t];
+      coders[i].SetLogits(logits);
+      coders[i].Encode(token, &encoders[i]);
+      return token;
     });
     for (size_t i = 0; i < n; ++i) {
-      const uint32_t len =
-          static_cast<uint32_t>(std::min<size_t>(h.chunk_tokens, ids.size() - i * h.chunk_tokens));
-      h.chunks.push_back({len, payloads[i].size()});
+      payloads.push_back(encoders[i].Finish());
+      h.chunks.push_back({lengths[i], payloads[i].size()});
     }
   }
   h.compact = payloads.size() <= 1 && data.size() <= kCompactMaxBytes;
@@ -133,14 +150,23 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
     return absl::DataLossError("frame is corrupt: chunks longer than the model's context");
   }
   const size_t n = h.chunks.size();
-  std::vector<absl::StatusOr<std::vector<uint32_t>>> parts(n, std::vector<uint32_t>());
-  ParallelGroups(n, 1, Threads(opt, n), [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) parts[i] = DecodeChunk(model, p.payloads[i], h.chunks[i].tokens, i);
+  std::vector<uint32_t> lengths;
+  std::vector<RangeDecoder> decoders;
+  for (size_t i = 0; i < n; ++i) {
+    lengths.push_back(h.chunks[i].tokens);
+    decoders.emplace_back(p.payloads[i]);
+  }
+  std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
+  std::vector<uint32_t> ids(FrameTokens(h));
+  CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
+    coders[i].SetLogits(logits);
+    return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
   });
-  std::vector<uint32_t> ids;
-  for (auto& part : parts) {
-    if (!part.ok()) return part.status();
-    ids.insert(ids.end(), part->begin(), part->end());
+  for (size_t i = 0; i < n; ++i) {
+    if (decoders[i].BytesRead() != p.payloads[i].size()) {
+      return absl::DataLossError(absl::StrCat(
+          "chunk ", i, " is corrupt: its coded length does not match its content"));
+    }
   }
   absl::StatusOr<std::string> out = model.tokenizer().Decode(ids);
   if (!out.ok()) {

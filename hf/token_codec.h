@@ -21,6 +21,8 @@ namespace lmc::hf {
 struct TokenCodecOptions {
   int threads = 0;       // chunks coded at once; 0: one per core
   int chunk_tokens = 0;  // tokens per chunk; 0: as many as the context holds
+  int lockstep = 16;     // chunks a thread steps together (one matrix product per
+                         // weight and step); the bytes do not depend on it
 };
 
 // INVALID_ARGUMENT for a chunk size the model cannot take; INTERNAL if the
