@@ -175,7 +175,11 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
   const double unit = r.Max("resid") / (1 << 22);  // the residual stream's step
   const double eps_units = hc.norm_eps / (unit * unit);
   const int G = c.norm_shift;
-  out.Residual("embed", ck.tensor("embed"), c.vocab_size, unit);
+  {
+    LMC_ASSIGN_OR_RETURN(QuantLinear e, QuantizeLinear("embed", Doubles(ck.tensor("embed")), c.vocab_size,
+                                                       c.d_model, {}, 1.0, unit));
+    AppendLinear("embed", e, &out.tensors());
+  }
   if (c.gpt2) out.Residual("pos_embed", ck.tensor("pos_embed"), c.context, unit);
   for (int i = 0; i < c.n_layers; ++i) {
     const std::string src = absl::StrCat("layers.", i, "."), p = absl::StrCat("l", i, ".");

@@ -138,7 +138,7 @@ bool HfIntModel::IsHfIntPath(const std::string& path) {
 }
 
 int64_t HfIntModel::parameters() const {
-  int64_t n = static_cast<int64_t>(embed.size() + pos_embed.size() + head.w.size());
+  int64_t n = static_cast<int64_t>(embed.w.size() + pos_embed.size() + head.w.size());
   for (const HfIntLayer& l : layers) {
     n += static_cast<int64_t>(l.q.w.size() + l.k.w.size() + l.v.w.size() + l.o.w.size() +
                               l.up.w.size() + l.gate.w.size() + l.down.w.size());
@@ -165,8 +165,7 @@ absl::StatusOr<std::unique_ptr<HfIntModel>> HfIntModel::FromBytes(std::string by
   }
   const int d = c.d_model, qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim;
   const int64_t kResid = int64_t{1} << 24;
-  LMC_RETURN_IF_ERROR(ReadTensor(st, "embed", "I32", {c.vocab_size, d}, &m->embed));
-  LMC_RETURN_IF_ERROR(CheckRange(m->embed, -kResid, kResid, "embed"));
+  LMC_RETURN_IF_ERROR(ReadLinear(st, "embed", c.vocab_size, d, &m->embed, /*pack=*/false));
   if (c.gpt2) {
     LMC_RETURN_IF_ERROR(ReadTensor(st, "pos_embed", "I32", {c.context, d}, &m->pos_embed));
     LMC_RETURN_IF_ERROR(CheckRange(m->pos_embed, -kResid, kResid, "pos_embed"));

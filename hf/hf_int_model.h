@@ -84,7 +84,8 @@ class HfIntModel {
   std::string fingerprint_hex() const { return ToHex(fingerprint_); }
   int64_t parameters() const;
 
-  std::vector<int32_t> embed;      // [vocab][d], residual units
+  QuantLinear embed;               // [vocab][d] int8 rows: row t times its (m, s) is
+                                   // token t's residual vector (not packed)
   std::vector<int32_t> pos_embed;  // [context][d] (GPT-2)
   std::vector<HfIntLayer> layers;
   IntNorm final_norm;

@@ -283,14 +283,18 @@ TEST(HfIntTest, ConvertRefusesWhatDoesNotFit) {
   for (int i = 0; i < 40; ++i) many.push_back({std::string(1, 'a' + i % 26), std::string(1, 'A' + i / 26 + i % 7)});
   // 310 tokens do not fit a 300-token model.
   EXPECT_EQ(Convert(c.ck, TokenizerJson(many), {}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Convert(c.ck, TokenizerJson(kMerges), {.context = 1}).status().code(),
+  ConvertOptions one_position;
+  one_position.context = 1;
+  EXPECT_EQ(Convert(c.ck, TokenizerJson(kMerges), one_position).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Convert(c.ck, "{}", {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(HfIntTest, DamagedModelFilesAreRefused) {
   Converted c = Gpt2();
-  absl::StatusOr<std::string> file = Convert(c.ck, TokenizerJson(kMerges), {.context = 24});
+  ConvertOptions opt;
+  opt.context = 24;
+  absl::StatusOr<std::string> file = Convert(c.ck, TokenizerJson(kMerges), opt);
   ASSERT_TRUE(file.ok());
   EXPECT_TRUE(HfIntModel::IsHfIntFile(*file));
   EXPECT_FALSE(HfIntModel::FromBytes(file->substr(0, file->size() - 1)).ok());

@@ -140,7 +140,8 @@ void HfSession::FeedBatch(std::span<HfSession* const> sessions, std::span<const 
   for (int r = 0; r < rows; ++r) {
     const int pos = sessions[r]->pos_;
     for (int i = 0; i < d; ++i) {
-      int64_t v = m.embed[static_cast<size_t>(tokens[r]) * d + i];
+      const size_t t = tokens[r];
+      int64_t v = RoundShift(int64_t{m.embed.w[t * d + i]} * m.embed.m[t] + m.embed.b[t], m.embed.s[t]);
       if (c.gpt2) v += m.pos_embed[static_cast<size_t>(pos) * d + i];
       x[static_cast<size_t>(r) * d + i] = static_cast<int32_t>(std::clamp(v, -kResidLimit, kResidLimit));
     }

@@ -55,7 +55,7 @@ void AppendLinear(const std::string& name, const QuantLinear& l, std::vector<Ten
 }
 
 absl::Status ReadLinear(const Safetensors& st, const std::string& name, int rows, int cols,
-                        QuantLinear* l) {
+                        QuantLinear* l, bool pack) {
   l->rows = rows;
   l->cols = cols;
   LMC_RETURN_IF_ERROR(ReadTensor(st, name + ".w", "I8", {rows, cols}, &l->w));
@@ -73,7 +73,7 @@ absl::Status ReadLinear(const Safetensors& st, const std::string& name, int rows
   for (int8_t w : l->w) {
     if (w == -128) return absl::InvalidArgumentError(absl::StrCat("model: ", name, " uses -128"));
   }
-  l->packed = kernels::Pack(l->w.data(), rows, cols);
+  if (pack) l->packed = kernels::Pack(l->w.data(), rows, cols);
   return absl::OkStatus();
 }
 

@@ -56,10 +56,11 @@ absl::Status ReadTensor(const Safetensors& st, const std::string& name, const ch
   return absl::OkStatus();
 }
 
-// Reads and checks NAME.{w,m,s,b} (the bounds of docs/model.md) and packs the
+// Reads and checks NAME.{w,m,s,b} (the bounds of docs/model.md) and, unless
+// `pack` is false (a table read row by row, such as an embedding), packs the
 // weights for kernels::MatMul.
 absl::Status ReadLinear(const Safetensors& st, const std::string& name, int rows, int cols,
-                        QuantLinear* l);
+                        QuantLinear* l, bool pack = true);
 
 }  // namespace lmc
 
