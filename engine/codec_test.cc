@@ -137,6 +137,22 @@ TEST(CodecTest, WrongModelIsFailedPrecondition) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
 }
 
+// A frame of BPE tokens (a converted Hugging Face model's, front-end 04) is
+// another model's frame for the byte engine, even when it names this model.
+TEST(CodecTest, TokenFramesAreAnotherModels) {
+  auto m = Tiny(1);
+  FrameHeader h;
+  h.front_end = FrontEnd::kTokens;
+  h.front_end_params = std::string(1, '\x03');  // varint(3 tokens)
+  h.model = m->fingerprint();
+  h.original_bytes = 9;
+  h.chunk_tokens = 3;
+  h.chunks.push_back({3, 5});
+  const std::string f = WriteFrame(h, {std::string(5, '\0')});
+  auto r = Decompress(*m, f, {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+}
+
 // Damage anywhere is an error or, where it hit slack bits of the coder's flush,
 // the exact original: never different data.
 TEST(CodecTest, DamageNeverYieldsWrongData) {

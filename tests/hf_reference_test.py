@@ -109,6 +109,18 @@ def convert_and_code(lmc, d, gpt2_model):
             return "lmc decompress %s: %s" % (name, r.stderr.decode().strip() or "differs")
         size = os.path.getsize(src + ".lmc")
         print("    %s: %d -> %d bytes, round trip exact" % (name, len(data), size))
+    text = os.path.join(d, "text.lmc")
+    r = subprocess.run([lmc, "-m", conv, "info", text], capture_output=True, text=True)
+    if r.returncode != 0 or "tokens of a converted model" not in r.stdout or \
+            "(the loaded model)" not in r.stdout:
+        return "lmc info: " + (r.stdout + r.stderr).strip()
+    r = subprocess.run([lmc, "-m", conv, "models"], capture_output=True, text=True)
+    if r.returncode != 0 or "(converted)" not in r.stdout:
+        return "lmc models: " + (r.stdout + r.stderr).strip()
+    # The embedded byte model cannot decode it: exit 3, "made by another model".
+    r = subprocess.run([lmc, "decompress", "-c", text], capture_output=True, text=True)
+    if r.returncode != 3:
+        return "default model on a converted model's frame: exit %d (%s)" % (r.returncode, r.stderr.strip())
     return None
 
 
