@@ -90,9 +90,11 @@ int RunConvertCommand(int argc, char** argv) {
   if (ids.size() >= 2) {
     absl::StatusOr<hf::ConversionQuality> q = hf::MeasureConversion(*ck, **m, ids);
     if (!q.ok()) return Fail("measuring", q.status());
-    std::printf("calibration text, %lld tokens: float %.4f bits/token, integer %.4f bits/token (%+.2f%%)\n",
+    std::printf("calibration text, %lld tokens: float %.4f bits/token, integer %.4f bits/token (%+.2f%%), "
+                "KL(float || integer) %.5f bits/token\n",
                 static_cast<long long>(q->tokens), q->float_bits / q->tokens,
-                q->integer_bits / q->tokens, 100 * (q->integer_bits / q->float_bits - 1));
+                q->integer_bits / q->tokens, 100 * (q->integer_bits / q->float_bits - 1),
+                q->kl_bits / q->tokens);
   }
   return 0;
 }

@@ -30,50 +30,77 @@ constexpr char kDefaultCalibration[] =
     "questions. int main(int argc, char** argv) { return argc > 1 ? 0 : 1; } "
     "{\"id\": 42, \"name\": \"example\", \"tags\": [\"a\", \"b\"], \"ok\": true}\n";
 
-// Largest |value| seen at each quantisation point.
+// Largest |value| seen at each quantisation point, per channel.
 class Ranges {
  public:
   void See(std::string_view point, std::span<const double> v) {
-    double& m = amax_[std::string(point)];
-    for (double x : v) m = std::max(m, std::abs(x));
+    std::vector<double>& m = amax_[std::string(point)];
+    m.resize(std::max(m.size(), v.size()), 0.0);
+    for (size_t i = 0; i < v.size(); ++i) m[i] = std::max(m[i], std::abs(v[i]));
   }
   // The real value of one int8 step at `point`.
   double Step(const std::string& point) const { return Max(point) / 127.0; }
   double Max(const std::string& point) const {
+    double m = 1e-8;
+    for (double x : Channels(point)) m = std::max(m, x);
+    return m;
+  }
+  std::span<const double> Channels(const std::string& point) const {
     auto it = amax_.find(point);
-    return std::max(it == amax_.end() ? 0.0 : it->second, 1e-8);
+    return it == amax_.end() ? std::span<const double>() : std::span<const double>(it->second);
   }
 
  private:
-  std::map<std::string, double> amax_;
+  std::map<std::string, std::vector<double>> amax_;
 };
 
 std::vector<double> Doubles(const FloatTensor& t) { return {t.data.begin(), t.data.end()}; }
+
+// The weight matrix of layer `src` ("layers.0.q" -> "layers.0.q.w"; the output
+// head is "head" itself).
+const FloatTensor& Weight(const Checkpoint& ck, const std::string& src) {
+  return ck.has(src + ".w") ? ck.tensor(src + ".w") : ck.tensor(src);
+}
 
 class Writer {
  public:
   explicit Writer(const Checkpoint& ck) : ck_(ck) {}
   std::vector<TensorData>& tensors() { return t_; }
 
-  absl::Status Linear(const std::string& name, const std::string& src, double s_in, double s_out) {
-    const FloatTensor& w = ck_.tensor(src + ".w");
-    const std::vector<double> wd = Doubles(w);
+  // The layer `src` for inputs whose channel k has step s_in[k] (folded into
+  // column k of the weights) and outputs of step s_out[o] (one value: all rows).
+  absl::Status Linear(const std::string& name, const std::string& src, std::span<const double> s_in,
+                      std::span<const double> s_out) {
+    const FloatTensor& w = Weight(ck_, src);
+    const int rows = static_cast<int>(w.shape[0]), cols = static_cast<int>(w.shape[1]);
+    std::vector<double> wd = Doubles(w);
+    for (int o = 0; o < rows; ++o) {
+      for (int k = 0; k < cols; ++k) wd[static_cast<size_t>(o) * cols + k] *= s_in[s_in.size() == 1 ? 0 : k];
+    }
     const std::vector<double> bd = ck_.has(src + ".b") ? Doubles(ck_.tensor(src + ".b")) : std::vector<double>();
-    LMC_ASSIGN_OR_RETURN(QuantLinear q, QuantizeLinear(name, wd, static_cast<int>(w.shape[0]),
-                                                       static_cast<int>(w.shape[1]), bd, s_in, s_out));
+    const std::vector<double> steps =
+        s_out.size() == 1 ? std::vector<double>(rows, s_out[0]) : std::vector<double>(s_out.begin(), s_out.end());
+    LMC_ASSIGN_OR_RETURN(QuantLinear q, QuantizeLinear(name, wd, rows, cols, bd, 1.0, steps));
     AppendLinear(name, q, &t_);
     return absl::OkStatus();
   }
+  absl::Status Linear(const std::string& name, const std::string& src, std::span<const double> s_in,
+                      double s_out) {
+    return Linear(name, src, s_in, std::span<const double>(&s_out, 1));
+  }
+  absl::Status Linear(const std::string& name, const std::string& src, double s_in, double s_out) {
+    return Linear(name, src, std::span<const double>(&s_in, 1), s_out);
+  }
 
-  // gamma/beta folded into the fixed-point norm, output step s_out.
-  absl::Status Norm(const std::string& name, const std::string& src, double s_out, double eps_units,
-                    int shift) {
+  // gamma/beta folded into the fixed-point norm, output step s_out[k] per channel.
+  absl::Status Norm(const std::string& name, const std::string& src, std::span<const double> s_out,
+                    double eps_units, int shift) {
     const FloatTensor& g = ck_.tensor(src + ".w");
     const FloatTensor* b = ck_.has(src + ".b") ? &ck_.tensor(src + ".b") : nullptr;
     std::vector<int64_t> gi(g.data.size()), bi(g.data.size(), 0);
     for (size_t i = 0; i < g.data.size(); ++i) {
-      const double gv = std::ldexp(g.data[i] / s_out, shift);
-      const double bv = b ? std::ldexp(b->data[i] / s_out, shift) : 0.0;
+      const double gv = std::ldexp(g.data[i] / s_out[i], shift);
+      const double bv = b ? std::ldexp(b->data[i] / s_out[i], shift) : 0.0;
       if (std::abs(gv) > std::ldexp(1.0, 36) || std::abs(bv) > std::ldexp(1.0, 40)) {
         return absl::OutOfRangeError(absl::StrCat("convert: ", src, " gamma or beta too large"));
       }
@@ -122,6 +149,35 @@ std::vector<std::vector<uint32_t>> Windows(const std::vector<uint32_t>& ids, con
     w.push_back(std::move(one));
   }
   return w;
+}
+
+// Per-channel steps for a norm's output that feeds the layers `srcs`
+// (SmoothQuant): channel k is divided by a_k^alpha / w_k^(1-alpha), a_k its
+// largest |value| on the calibration text and w_k the largest |weight| that
+// reads it, which moves outlier channels' range into the weights; then one
+// int8 step covers the smoothed channels. Without smoothing every channel
+// gets the same step. Returns the step of each channel.
+std::vector<double> NormSteps(const Checkpoint& ck, const Ranges& r, const std::string& point,
+                              const std::vector<std::string>& srcs, double alpha, bool smooth) {
+  const std::span<const double> a = r.Channels(point);
+  const size_t d = Weight(ck, srcs[0]).shape[1];
+  std::vector<double> factor(d, 1.0);
+  if (smooth) {
+    std::vector<double> w(d, 1e-8);
+    for (const std::string& src : srcs) {
+      const FloatTensor& t = Weight(ck, src);
+      for (size_t i = 0; i < t.data.size(); ++i) w[i % d] = std::max<double>(w[i % d], std::abs(t.data[i]));
+    }
+    for (size_t k = 0; k < d; ++k) {
+      const double ak = std::max(k < a.size() ? a[k] : 0.0, 1e-8);
+      factor[k] = std::pow(ak, alpha) / std::pow(w[k], 1 - alpha);
+    }
+  }
+  double peak = 1e-8;  // the largest smoothed value
+  for (size_t k = 0; k < d; ++k) peak = std::max(peak, (k < a.size() ? a[k] : 0.0) / factor[k]);
+  std::vector<double> steps(d);
+  for (size_t k = 0; k < d; ++k) steps[k] = factor[k] * peak / 127.0;
+  return steps;
 }
 
 }  // namespace
@@ -183,15 +239,30 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
   if (c.gpt2) out.Residual("pos_embed", ck.tensor("pos_embed"), c.context, unit);
   for (int i = 0; i < c.n_layers; ++i) {
     const std::string src = absl::StrCat("layers.", i, "."), p = absl::StrCat("l", i, ".");
-    const double s_an = r.Step(src + "attn_norm"), s_q = r.Step(src + "q"),
-                 s_k = r.Step(src + "k"), s_v = r.Step(src + "v"), s_mn = r.Step(src + "mlp_norm");
+    const double s_q = r.Step(src + "q"), s_k = r.Step(src + "k");
+    const std::vector<double> s_an = NormSteps(ck, r, src + "attn_norm", {src + "q", src + "k", src + "v"},
+                                               opt.smooth_alpha, opt.smooth);
+    const std::vector<double> s_mn =
+        NormSteps(ck, r, src + "mlp_norm", c.gpt2 ? std::vector<std::string>{src + "up"}
+                                                  : std::vector<std::string>{src + "gate", src + "up"},
+                  opt.smooth_alpha, opt.smooth);
+    // v: a step per channel (its rows' own multipliers); attention averages v,
+    // so the o projection reads the same per-channel steps.
+    std::vector<double> s_v(r.Channels(src + "v").begin(), r.Channels(src + "v").end());
+    s_v.resize(static_cast<size_t>(c.n_kv_heads) * c.head_dim, 0.0);
+    for (double& x : s_v) x = opt.smooth ? std::max(x, 1e-8) / 127.0 : r.Step(src + "v");
+    std::vector<double> s_att(static_cast<size_t>(c.n_heads) * c.head_dim);  // o's input, per query head
+    for (size_t i = 0; i < s_att.size(); ++i) {
+      const size_t head = i / c.head_dim, kv = head / (c.n_heads / c.n_kv_heads);
+      s_att[i] = s_v[kv * c.head_dim + i % c.head_dim];
+    }
     LMC_RETURN_IF_ERROR(out.Norm(p + "attn_norm", src + "attn_norm", s_an, eps_units, G));
     LMC_RETURN_IF_ERROR(out.Norm(p + "mlp_norm", src + "mlp_norm", s_mn, eps_units, G));
     LMC_RETURN_IF_ERROR(out.Linear(p + "q", src + "q", s_an, s_q));
     LMC_RETURN_IF_ERROR(out.Linear(p + "k", src + "k", s_an, s_k));
     LMC_RETURN_IF_ERROR(out.Linear(p + "v", src + "v", s_an, s_v));
     LMC_RETURN_IF_ERROR(out.Multiplier(p + "score", s_q * s_k / std::sqrt(double(c.head_dim)) * c.score_unit));
-    LMC_RETURN_IF_ERROR(out.Linear(p + "o", src + "o", s_v, unit));
+    LMC_RETURN_IF_ERROR(out.Linear(p + "o", src + "o", s_att, unit));
     std::vector<int32_t> act(255);
     double s_hidden = 0;  // step of the down projection's input
     if (c.gpt2) {
@@ -215,14 +286,9 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
     out.tensors().push_back({p + "act", "I32", {255}, TensorBytes(act)});
     LMC_RETURN_IF_ERROR(out.Linear(p + "down", src + "down", s_hidden, unit));
   }
-  const double s_f = r.Step("final_norm");
+  const std::vector<double> s_f = NormSteps(ck, r, "final_norm", {"head"}, opt.smooth_alpha, opt.smooth);
   LMC_RETURN_IF_ERROR(out.Norm("final_norm", "final_norm", s_f, eps_units, G));
-  {
-    const FloatTensor& h = ck.tensor("head");
-    LMC_ASSIGN_OR_RETURN(QuantLinear q, QuantizeLinear("head", Doubles(h), c.vocab_size, c.d_model, {},
-                                                       s_f, 1.0 / c.score_unit));
-    AppendLinear("head", q, &out.tensors());
-  }
+  LMC_RETURN_IF_ERROR(out.Linear("head", "head", s_f, 1.0 / c.score_unit));
   if (!c.gpt2) {
     const std::vector<double> inv = RopeInverseFrequencies(hc);
     const int half = c.head_dim / 2;
@@ -265,6 +331,18 @@ absl::StatusOr<ConversionQuality> MeasureConversion(const Checkpoint& ck, const 
       double z = 0;
       for (int64_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - mx);
       q.float_bits += (std::log(z) - (double(row[next]) - mx)) / std::log(2.0);
+      {  // KL(float || integer) over the whole vocabulary
+        const double imx = *std::max_element(logits.begin(), logits.end()) / double(c.score_unit);
+        double iz = 0;
+        for (int64_t v = 0; v < V; ++v) iz += std::exp(logits[v] / double(c.score_unit) - imx);
+        double kl = 0;
+        for (int64_t v = 0; v < V; ++v) {
+          const double lf = double(row[v]) - mx - std::log(z);
+          const double li = logits[v] / double(c.score_unit) - imx - std::log(iz);
+          kl += std::exp(lf) * (lf - li);
+        }
+        q.kl_bits += kl / std::log(2.0);
+      }
       coder.SetLogits(logits);
       double p = 1;
       const uint32_t page = next >> kTokenPageBits;

@@ -24,6 +24,11 @@ struct ConvertOptions {
   int context = 1024;            // positions per chunk (GPT-2: at most its table)
   std::string calibration;       // sample text; empty: a short built-in English text
   int calibration_tokens = 512;  // at most this many of its tokens are run
+  // Per-channel smoothing of the norms' outputs (SmoothQuant, strength alpha)
+  // and a step per value channel: keeps int8 precise where a few channels
+  // are far larger than the rest. Off: one step per activation tensor.
+  bool smooth = true;
+  double smooth_alpha = 0.5;
 };
 
 // The converted model file (safetensors bytes). INVALID_ARGUMENT for a
@@ -41,6 +46,7 @@ struct ConversionQuality {
   int64_t tokens = 0;
   double float_bits = 0;    // -log2 softmax of the float logits
   double integer_bits = 0;  // -log2 of the coded frequencies, as the coder spends them
+  double kl_bits = 0;       // sum of KL(float softmax || integer softmax), in bits
 };
 absl::StatusOr<ConversionQuality> MeasureConversion(const Checkpoint& ck, const HfIntModel& m,
                                                     const std::vector<uint32_t>& ids);

@@ -16,6 +16,13 @@ std::pair<int64_t, int32_t> MultiplierShift(double ratio) {
 absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<const double> w,
                                            int rows, int cols, std::span<const double> b,
                                            double s_in, double s_out) {
+  const std::vector<double> steps(rows, s_out);
+  return QuantizeLinear(name, w, rows, cols, b, s_in, steps);
+}
+
+absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<const double> w,
+                                           int rows, int cols, std::span<const double> b,
+                                           double s_in, std::span<const double> s_out_rows) {
   QuantLinear q;
   q.rows = rows;
   q.cols = cols;
@@ -32,6 +39,7 @@ absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<co
       q.w[o * cols + k] =
           static_cast<int8_t>(std::clamp<double>(std::nearbyint(row[k] / sw), -127, 127));
     }
+    const double s_out = s_out_rows[o];
     auto [mult, shift] = MultiplierShift(sw * s_in / s_out);
     if (mult >= (int64_t{1} << 31)) {
       return absl::OutOfRangeError(absl::StrCat("quantise: ", name, " multiplier overflows"));

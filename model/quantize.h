@@ -35,6 +35,10 @@ std::pair<int64_t, int32_t> MultiplierShift(double ratio);
 absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<const double> w,
                                            int rows, int cols, std::span<const double> b,
                                            double s_in, double s_out);
+// The same with an output step per row (s_out.size() == rows).
+absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<const double> w,
+                                           int rows, int cols, std::span<const double> b,
+                                           double s_in, std::span<const double> s_out);
 
 template <typename T>
 std::string TensorBytes(const std::vector<T>& v) {

@@ -92,7 +92,7 @@ def convert_and_code(lmc, d, gpt2_model):
         return "lmc convert: " + r.stderr.strip()
     report = r.stdout.strip().splitlines()[-1]
     print("    " + report)
-    loss = float(report.split("(")[-1].rstrip("%)"))
+    loss = float(report.split("(")[1].split("%")[0])
     if abs(loss) > 5:
         return "the integer model loses %.2f%% against the float model" % loss
     binary = bytes(torch.randint(0, 256, (1500,), generator=torch.Generator().manual_seed(3)).tolist())
