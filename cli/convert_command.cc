@@ -23,7 +23,9 @@ int ConvertUsage(int code) {
       "  --context N       positions per chunk (default 1024; GPT-2: at most its table)\n"
       "  --calibration FILE  sample text for the activation ranges (default: a short\n"
       "                    built-in English text; text like the data to compress is better)\n"
-      "  --calibration-tokens N  at most this many of its tokens (default 512)\n");
+      "  --calibration-tokens N  at most this many of its tokens (default 512)\n"
+      "  --no-smoothing    one int8 step per activation tensor (default: per-channel\n"
+      "                    smoothing of the norms' outputs, for outlier channels)\n");
   return code;
 }
 
@@ -40,6 +42,10 @@ int RunConvertCommand(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "-h" || f == "--help") return ConvertUsage(0);
+    if (f == "--no-smoothing") {
+      opt.smooth = false;
+      continue;
+    }
     if (f.empty() || f[0] != '-') {
       if (!dir.empty()) return ConvertUsage(1);
       dir = f;

@@ -122,6 +122,17 @@ class Writer {
     t_.push_back({name, "I64", {2}, TensorBytes(v)});
     return absl::OkStatus();
   }
+  // One (m, s) pair per ratio: [n, 2].
+  absl::Status Multipliers(const std::string& name, std::span<const double> ratios) {
+    std::vector<int64_t> v;
+    for (double ratio : ratios) {
+      auto [m, s] = MultiplierShift(ratio);
+      if (m >= (int64_t{1} << 31)) return absl::OutOfRangeError(absl::StrCat("convert: ", name, " overflows"));
+      v.insert(v.end(), {m, s});
+    }
+    t_.push_back({name, "I64", {static_cast<int64_t>(ratios.size()), 2}, TensorBytes(v)});
+    return absl::OkStatus();
+  }
 
   void Residual(const std::string& name, const FloatTensor& f, int64_t rows, double unit) {
     const int64_t d = f.shape[1];
@@ -264,24 +275,30 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
     LMC_RETURN_IF_ERROR(out.Multiplier(p + "score", s_q * s_k / std::sqrt(double(c.head_dim)) * c.score_unit));
     LMC_RETURN_IF_ERROR(out.Linear(p + "o", src + "o", s_att, unit));
     std::vector<int32_t> act(255);
-    double s_hidden = 0;  // step of the down projection's input
+    std::vector<double> s_hidden;  // steps of the down projection's input channels
     if (c.gpt2) {
       const double s_up = r.Step(src + "up");
-      s_hidden = r.Step(src + "act");
+      s_hidden.assign(1, r.Step(src + "act"));
       LMC_RETURN_IF_ERROR(out.Linear(p + "up", src + "up", s_mn, s_up));
       for (int z = -127; z <= 127; ++z) {
-        act[z + 127] = static_cast<int32_t>(std::clamp<double>(std::nearbyint(GeluTanh(z * s_up) / s_hidden), -127, 127));
+        act[z + 127] = static_cast<int32_t>(
+            std::clamp<double>(std::nearbyint(GeluTanh(z * s_up) / s_hidden[0]), -127, 127));
       }
     } else {
       const double s_g = r.Step(src + "gate"), s_u = r.Step(src + "up");
-      s_hidden = r.Step(src + "glu");
+      // silu(gate) * up: a step per channel (its own multiplier), read by down.
+      s_hidden.assign(r.Channels(src + "glu").begin(), r.Channels(src + "glu").end());
+      s_hidden.resize(c.d_ff, 0.0);
+      for (double& x : s_hidden) x = opt.smooth ? std::max(x, 1e-8) / 127.0 : r.Step(src + "glu");
       LMC_RETURN_IF_ERROR(out.Linear(p + "gate", src + "gate", s_mn, s_g));
       LMC_RETURN_IF_ERROR(out.Linear(p + "up", src + "up", s_mn, s_u));
       double peak = 1e-30;
       for (int z = -127; z <= 127; ++z) peak = std::max(peak, std::abs(Silu(z * s_g)));
       const double s_silu = peak / (1 << 15);
       for (int z = -127; z <= 127; ++z) act[z + 127] = static_cast<int32_t>(std::nearbyint(Silu(z * s_g) / s_silu));
-      LMC_RETURN_IF_ERROR(out.Multiplier(p + "glu", s_silu * s_u / s_hidden));
+      std::vector<double> ratios(c.d_ff);
+      for (int i = 0; i < c.d_ff; ++i) ratios[i] = s_silu * s_u / s_hidden[i];
+      LMC_RETURN_IF_ERROR(out.Multipliers(p + "glu", ratios));
     }
     out.tensors().push_back({p + "act", "I32", {255}, TensorBytes(act)});
     LMC_RETURN_IF_ERROR(out.Linear(p + "down", src + "down", s_hidden, unit));

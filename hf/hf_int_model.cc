@@ -194,7 +194,15 @@ absl::StatusOr<std::unique_ptr<HfIntModel>> HfIntModel::FromBytes(std::string by
     } else {
       LMC_RETURN_IF_ERROR(ReadLinear(st, p + "gate", c.d_ff, d, &l.gate));
       LMC_RETURN_IF_ERROR(CheckRange(l.act, -(1 << 16), 1 << 16, p + "act"));
-      LMC_RETURN_IF_ERROR(ReadMultiplier(st, p + "glu", &l.glu_m, &l.glu_s));
+      std::vector<int64_t> glu;
+      LMC_RETURN_IF_ERROR(ReadTensor(st, p + "glu", "I64", {c.d_ff, 2}, &glu));
+      for (int f = 0; f < c.d_ff; ++f) {
+        if (glu[2 * f] < 0 || glu[2 * f] >= (int64_t{1} << 31) || glu[2 * f + 1] < 1 || glu[2 * f + 1] > 62) {
+          return Bad(p + "glu out of range");
+        }
+        l.glu_m.push_back(glu[2 * f]);
+        l.glu_s.push_back(static_cast<int32_t>(glu[2 * f + 1]));
+      }
     }
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "down", d, c.d_ff, &l.down));
   }

@@ -62,8 +62,8 @@ struct HfIntLayer {
   QuantLinear o;              // -> residual
   QuantLinear up, gate;       // int8 outputs (gate: Llama only)
   std::vector<int32_t> act;   // [255] indexed by int8 + 127: GELU (int8) or SiLU
-  int64_t glu_m = 0;          // Llama: act[gate] * up -> int8
-  int32_t glu_s = 1;
+  std::vector<int64_t> glu_m;  // Llama, per channel: act[gate] * up -> int8
+  std::vector<int32_t> glu_s;
   QuantLinear down;           // -> residual
 };
 

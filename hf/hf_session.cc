@@ -163,8 +163,9 @@ void HfSession::FeedBatch(std::span<HfSession* const> sessions, std::span<const 
     } else {
       LinearInt8(l.gate, z.data(), rows, &acc, g8.data());
       for (size_t i = 0; i < a8.size(); ++i) {
+        const size_t f = i % c.d_ff;
         const int64_t p = int64_t{l.act[g8[i] + 127]} * a8[i];
-        a8[i] = static_cast<int8_t>(std::clamp<int64_t>(RoundShift(p * l.glu_m, l.glu_s), -127, 127));
+        a8[i] = static_cast<int8_t>(std::clamp<int64_t>(RoundShift(p * l.glu_m[f], l.glu_s[f]), -127, 127));
       }
     }
     LinearAdd(l.down, a8.data(), rows, kResidLimit, &acc, x.data());
