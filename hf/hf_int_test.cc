@@ -111,6 +111,12 @@ void ExpectRoundTrips(const HfIntModel& m) {
           CompressTokens(m, in, {.threads = threads, .lockstep = threads == 3 ? 1 : 16});
       ASSERT_TRUE(again.ok());
       EXPECT_EQ(*again, *frame) << "threads change the bytes";
+      TokenCodecOptions tight;  // a cache budget that lets one chunk step at a time
+      tight.threads = threads;
+      tight.cache_budget_bytes = 1;
+      absl::StatusOr<std::string> one = CompressTokens(m, in, tight);
+      ASSERT_TRUE(one.ok());
+      EXPECT_EQ(*one, *frame) << "the cache budget changes the bytes";
       absl::StatusOr<std::string> back = DecompressTokens(m, *frame, {.threads = threads});
       ASSERT_TRUE(back.ok()) << back.status();
       ASSERT_EQ(*back, in);

@@ -62,13 +62,19 @@ void NormRows(const IntNorm& n, const HfIntConfig& c, const std::vector<int32_t>
 
 }  // namespace
 
-HfSession::HfSession(const HfIntModel& model) : m_(model), c_(model.config()) {
+HfSession::HfSession(const HfIntModel& model, int positions) : m_(model), c_(model.config()) {
+  const int room = positions > 0 ? std::min(positions, c_.context) : c_.context;
   const int kvd = c_.n_kv_heads * c_.head_dim;
-  k_.assign(c_.n_layers, std::vector<int32_t>(static_cast<size_t>(c_.context) * kvd));
-  v_.assign(c_.n_layers, std::vector<int8_t>(static_cast<size_t>(c_.context) * kvd));
+  k_.assign(c_.n_layers, std::vector<int32_t>(static_cast<size_t>(room) * kvd));
+  v_.assign(c_.n_layers, std::vector<int8_t>(static_cast<size_t>(room) * kvd));
   q_.resize(c_.n_heads * c_.head_dim);
-  scores_.resize(c_.context);
-  e_.resize(c_.context);
+  scores_.resize(room);
+  e_.resize(room);
+}
+
+size_t HfSession::CacheBytes(const HfIntConfig& c, int positions) {
+  const size_t room = positions > 0 ? std::min(positions, c.context) : c.context;
+  return room * c.n_layers * c.n_kv_heads * c.head_dim * (sizeof(int32_t) + sizeof(int8_t));
 }
 
 void HfSession::Attend(const HfIntLayer& l, int layer, const int8_t* q8, const int8_t* k8,

@@ -22,10 +22,14 @@ namespace lmc::hf {
 
 class HfSession {
  public:
-  explicit HfSession(const HfIntModel& model);
+  // Room for `positions` tokens (at most the context; 0: the whole context).
+  explicit HfSession(const HfIntModel& model, int positions = 0);
+
+  // Bytes of key/value cache a session with room for `positions` holds.
+  static size_t CacheBytes(const HfIntConfig& c, int positions);
 
   // Feeds `token` (< vocab_size) at position position(); requires position() <
-  // context. Writes vocab_size logits, clamped to +-2^30.
+  // its room. Writes vocab_size logits, clamped to +-2^30.
   void Feed(uint32_t token, std::vector<int32_t>* logits);
   int position() const { return pos_; }
 

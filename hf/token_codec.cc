@@ -37,7 +37,11 @@ void RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t be
   std::vector<HfSession*> feed;
   std::vector<uint32_t> tokens;
   std::vector<int32_t*> outs;
-  for (size_t i = 0; i < n; ++i) sessions.push_back(std::make_unique<HfSession>(m));
+  // Room for the BOS and the tokens fed (the last token is coded, not fed).
+  for (size_t i = 0; i < n; ++i) {
+    const int room = static_cast<int>(lengths[begin + i]) + (c.bos >= 0 ? 1 : 0);
+    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
+  }
   if (c.bos >= 0) {
     for (size_t i = 0; i < n; ++i) {
       feed.push_back(sessions[i].get());
@@ -73,8 +77,11 @@ void CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
                    const TokenCodecOptions& opt, Code code) {
   const size_t n = lengths.size();
   const int threads = Threads(opt, n);
+  const uint32_t longest = *std::max_element(lengths.begin(), lengths.end());
+  const size_t per_chunk = HfSession::CacheBytes(m.config(), static_cast<int>(longest) + 1);
+  const size_t fit = std::max<size_t>(1, opt.cache_budget_bytes / threads / std::max<size_t>(1, per_chunk));
   const size_t group =
-      std::min<size_t>(std::max(1, opt.lockstep), (n + threads - 1) / threads);
+      std::min({static_cast<size_t>(std::max(1, opt.lockstep)), (n + threads - 1) / threads, fit});
   ParallelGroups(n, group, threads, [&](size_t b, size_t e) {
     for (size_t g = b; g < e; g += group) RunChunks(m, lengths, g, std::min(e, g + group), code);
   });

@@ -23,6 +23,9 @@ struct TokenCodecOptions {
   int chunk_tokens = 0;  // tokens per chunk; 0: as many as the context holds
   int lockstep = 16;     // chunks a thread steps together (one matrix product per
                          // weight and step); the bytes do not depend on it
+  // Key/value caches of all chunks in flight stay under this; fewer chunks
+  // step together when a long context would exceed it.
+  size_t cache_budget_bytes = size_t{4} << 30;
 };
 
 // INVALID_ARGUMENT for a chunk size the model cannot take; INTERNAL if the
