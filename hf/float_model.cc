@@ -2,25 +2,46 @@
 
 #include <cmath>
 #include <numbers>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/parallel.h"
 
 namespace lmc::hf {
 namespace {
 
 using Vec = std::vector<double>;
 
-// y = W x (+ b), W [out][in].
-Vec Linear(const FloatTensor& w, const Vec& x, const FloatTensor* b = nullptr) {
+// ys[p] = W xs[p] (+ b) for every position p: each weight row is read once for
+// all positions (the weights, not the activations, are what is large), on all
+// cores. W is [out][in]; each dot product sums in input order.
+std::vector<Vec> LinearRows(const FloatTensor& w, const std::vector<Vec>& xs,
+                            const FloatTensor* b = nullptr) {
   const int64_t out = w.shape[0], in = w.shape[1];
-  Vec y(out);
-  for (int64_t o = 0; o < out; ++o) {
-    const float* row = &w.data[o * in];
-    double s = 0;
-    for (int64_t i = 0; i < in; ++i) s += double{row[i]} * x[i];
-    y[o] = s + (b ? b->data[o] : 0.0);
-  }
-  return y;
+  std::vector<Vec> ys(xs.size(), Vec(out));
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ParallelGroups(static_cast<size_t>(out), 64, threads, [&](size_t begin, size_t end) {
+    constexpr size_t kLanes = 8;  // positions at once: independent sums, one row read
+    for (size_t o = begin; o < end; ++o) {
+      const float* row = &w.data[o * in];
+      const double bias = b ? b->data[o] : 0.0;
+      size_t p = 0;
+      for (; p + kLanes <= xs.size(); p += kLanes) {
+        double s[kLanes] = {};
+        for (int64_t i = 0; i < in; ++i) {
+          const double r = row[i];
+          for (size_t j = 0; j < kLanes; ++j) s[j] += r * xs[p + j][i];
+        }
+        for (size_t j = 0; j < kLanes; ++j) ys[p + j][o] = s[j] + bias;
+      }
+      for (; p < xs.size(); ++p) {
+        double s = 0;
+        for (int64_t i = 0; i < in; ++i) s += double{row[i]} * xs[p][i];
+        ys[p][o] = s + bias;
+      }
+    }
+  });
+  return ys;
 }
 
 Vec LayerNorm(const Vec& x, const FloatTensor& w, const FloatTensor& b, double eps) {
@@ -118,27 +139,35 @@ absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> 
   const auto norm = [&](const Vec& v, const std::string& n) {
     return gpt2 ? LayerNorm(v, t(n + ".w"), t(n + ".b"), c.norm_eps) : RmsNorm(v, t(n + ".w"), c.norm_eps);
   };
+  const auto norm_all = [&](const std::vector<Vec>& xs, const std::string& n) {
+    std::vector<Vec> hs;
+    for (const Vec& v : xs) hs.push_back(norm(v, n));
+    return hs;
+  };
+  const auto see_all = [&](const std::string& point, const std::vector<Vec>& vs) {
+    for (const Vec& v : vs) see(point, v);
+  };
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const std::string l = absl::StrCat("layers.", layer, ".");
     const auto bias = [&](const std::string& n) { return ck_.has(l + n) ? &t(l + n) : nullptr; };
-    std::vector<Vec> q(T), k(T), v(T);
-    for (int64_t p = 0; p < T; ++p) {
-      const Vec h = norm(x[p], l + "attn_norm");
-      q[p] = Linear(t(l + "q.w"), h, bias("q.b"));
-      k[p] = Linear(t(l + "k.w"), h, bias("k.b"));
-      v[p] = Linear(t(l + "v.w"), h, bias("v.b"));
-      see(l + "attn_norm", h);
-      see(l + "q", q[p]);
-      see(l + "k", k[p]);
-      see(l + "v", v[p]);
-      if (!gpt2) {
+    const std::vector<Vec> hs = norm_all(x, l + "attn_norm");
+    std::vector<Vec> q = LinearRows(t(l + "q.w"), hs, bias("q.b"));
+    std::vector<Vec> k = LinearRows(t(l + "k.w"), hs, bias("k.b"));
+    const std::vector<Vec> v = LinearRows(t(l + "v.w"), hs, bias("v.b"));
+    see_all(l + "attn_norm", hs);
+    see_all(l + "q", q);
+    see_all(l + "k", k);
+    see_all(l + "v", v);
+    if (!gpt2) {
+      for (int64_t p = 0; p < T; ++p) {
         for (int h2 = 0; h2 < c.n_heads; ++h2) Rotate(&q[p][h2 * hd], hd, inv_freq, p);
         for (int h2 = 0; h2 < c.n_kv_heads; ++h2) Rotate(&k[p][h2 * hd], hd, inv_freq, p);
       }
     }
     const double scale = 1 / std::sqrt(static_cast<double>(hd));
+    std::vector<Vec> atts(T, Vec(int64_t{c.n_heads} * hd, 0.0));
     for (int64_t p = 0; p < T; ++p) {
-      Vec att(int64_t{c.n_heads} * hd, 0.0);
+      Vec& att = atts[p];
       for (int h2 = 0; h2 < c.n_heads; ++h2) {
         const int64_t kvh = h2 / group;
         Vec s(p + 1);
@@ -155,36 +184,44 @@ absl::StatusOr<std::vector<float>> FloatModel::Logits(std::span<const uint32_t> 
           for (int64_t i = 0; i < hd; ++i) att[h2 * hd + i] += s[j] / sum * v[j][kvh * hd + i];
         }
       }
-      const Vec o = Linear(t(l + "o.w"), att, bias("o.b"));
-      for (int64_t i = 0; i < d; ++i) x[p][i] += o[i];
-      see("resid", x[p]);
-      const Vec h = norm(x[p], l + "mlp_norm");
-      see(l + "mlp_norm", h);
-      Vec m;
-      if (gpt2) {
-        m = Linear(t(l + "up.w"), h, &t(l + "up.b"));
-        see(l + "up", m);
-        for (double& e : m) e = GeluTanh(e);
-        see(l + "act", m);
-      } else {
-        const Vec g = Linear(t(l + "gate.w"), h), u = Linear(t(l + "up.w"), h);
-        see(l + "gate", g);
-        see(l + "up", u);
-        m.resize(g.size());
-        for (size_t i = 0; i < g.size(); ++i) m[i] = Silu(g[i]) * u[i];
-        see(l + "glu", m);
-      }
-      const Vec down = Linear(t(l + "down.w"), m, bias("down.b"));
-      for (int64_t i = 0; i < d; ++i) x[p][i] += down[i];
-      see("resid", x[p]);
     }
+    const std::vector<Vec> os = LinearRows(t(l + "o.w"), atts, bias("o.b"));
+    for (int64_t p = 0; p < T; ++p) {
+      for (int64_t i = 0; i < d; ++i) x[p][i] += os[p][i];
+    }
+    see_all("resid", x);
+    const std::vector<Vec> h = norm_all(x, l + "mlp_norm");
+    see_all(l + "mlp_norm", h);
+    std::vector<Vec> m;
+    if (gpt2) {
+      m = LinearRows(t(l + "up.w"), h, &t(l + "up.b"));
+      see_all(l + "up", m);
+      for (Vec& row : m) {
+        for (double& e : row) e = GeluTanh(e);
+      }
+      see_all(l + "act", m);
+    } else {
+      const std::vector<Vec> g = LinearRows(t(l + "gate.w"), h), u = LinearRows(t(l + "up.w"), h);
+      see_all(l + "gate", g);
+      see_all(l + "up", u);
+      m = u;
+      for (int64_t p = 0; p < T; ++p) {
+        for (size_t i = 0; i < m[p].size(); ++i) m[p][i] = Silu(g[p][i]) * u[p][i];
+      }
+      see_all(l + "glu", m);
+    }
+    const std::vector<Vec> down = LinearRows(t(l + "down.w"), m, bias("down.b"));
+    for (int64_t p = 0; p < T; ++p) {
+      for (int64_t i = 0; i < d; ++i) x[p][i] += down[p][i];
+    }
+    see_all("resid", x);
   }
+  const std::vector<Vec> z = norm_all(x, "final_norm");
+  see_all("final_norm", z);
+  const std::vector<Vec> y = LinearRows(t("head"), z);
   std::vector<float> logits(T * c.vocab_size);
   for (int64_t p = 0; p < T; ++p) {
-    const Vec z = norm(x[p], "final_norm");
-    see("final_norm", z);
-    const Vec y = Linear(t("head"), z);
-    for (int64_t i = 0; i < c.vocab_size; ++i) logits[p * c.vocab_size + i] = static_cast<float>(y[i]);
+    for (int64_t i = 0; i < c.vocab_size; ++i) logits[p * c.vocab_size + i] = static_cast<float>(y[p][i]);
   }
   return logits;
 }
