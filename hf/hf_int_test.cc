@@ -327,6 +327,24 @@ TEST(HfIntTest, DamageIsAClearError) {
             absl::StatusCode::kInvalidArgument);  // the BOS takes a position
 }
 
+TEST(HfIntTest, CheckStopsTheWork) {
+  Converted c = Gpt2();
+  std::string text;
+  for (int i = 0; i < 4; ++i) text += kText;
+  int calls = 0;
+  TokenCodecOptions opt;
+  opt.check = [&] {
+    return ++calls > 3 ? absl::DeadlineExceededError("deadline exceeded") : absl::OkStatus();
+  };
+  opt.threads = 1;
+  EXPECT_EQ(CompressTokens(*c.model, text, opt).status().code(), absl::StatusCode::kDeadlineExceeded);
+  absl::StatusOr<std::string> frame = CompressTokens(*c.model, text, {});
+  ASSERT_TRUE(frame.ok());
+  calls = 0;
+  EXPECT_EQ(DecompressTokens(*c.model, *frame, opt).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
 TEST(HfIntTest, EngineRefusesTokenFrames) {
   // A frame of a converted model sent to the byte engine's decoder (for
   // example by a client that picked the wrong model) gets a clear code.

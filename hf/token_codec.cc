@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -28,8 +29,8 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
 // reads it). A chunk's first token comes after the BOS when the model has one,
 // otherwise it is coded with all logits 0 (flat).
 template <typename Code>
-void RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin, size_t end,
-               Code code) {
+absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin,
+                       size_t end, const TokenCodecOptions& opt, Code code) {
   const HfIntConfig& c = m.config();
   const size_t n = end - begin;
   std::vector<std::unique_ptr<HfSession>> sessions;
@@ -52,6 +53,7 @@ void RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t be
   }
   const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
   for (uint32_t t = 0; t < longest; ++t) {
+    if (opt.check) LMC_RETURN_IF_ERROR(opt.check());
     feed.clear();
     tokens.clear();
     outs.clear();
@@ -67,14 +69,15 @@ void RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t be
     }
     HfSession::FeedBatch(feed, tokens, outs);
   }
+  return absl::OkStatus();
 }
 
 // Runs RunChunks over all chunks, groups of opt.lockstep chunks on the threads:
 // enough to turn the weights' matrix-vector products into matrix-matrix ones,
 // few enough that the groups' key/value caches stay small.
 template <typename Code>
-void CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
-                   const TokenCodecOptions& opt, Code code) {
+absl::Status CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
+                           const TokenCodecOptions& opt, Code code) {
   const size_t n = lengths.size();
   const int threads = Threads(opt, n);
   const uint32_t longest = *std::max_element(lengths.begin(), lengths.end());
@@ -82,9 +85,16 @@ void CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
   const size_t fit = std::max<size_t>(1, opt.cache_budget_bytes / threads / std::max<size_t>(1, per_chunk));
   const size_t group =
       std::min({static_cast<size_t>(std::max(1, opt.lockstep)), (n + threads - 1) / threads, fit});
+  std::mutex mu;
+  absl::Status status;
   ParallelGroups(n, group, threads, [&](size_t b, size_t e) {
-    for (size_t g = b; g < e; g += group) RunChunks(m, lengths, g, std::min(e, g + group), code);
+    for (size_t g = b; g < e; g += group) {
+      absl::Status s = RunChunks(m, lengths, g, std::min(e, g + group), opt, code);
+      std::lock_guard<std::mutex> l(mu);
+      if (!s.ok() && status.ok()) status = s;
+    }
   });
+  return status;
 }
 
 }  // namespace
@@ -122,12 +132,13 @@ absl::StatusOr<std::string> CompressTokens(const HfIntModel& model, std::string_
     }
     std::vector<RangeEncoder> encoders(n);
     std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
-    CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
-      const uint32_t token = ids[i * h.chunk_tokens + t];
-      coders[i].SetLogits(logits);
-      coders[i].Encode(token, &encoders[i]);
-      return token;
-    });
+    LMC_RETURN_IF_ERROR(
+        CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
+          const uint32_t token = ids[i * h.chunk_tokens + t];
+          coders[i].SetLogits(logits);
+          coders[i].Encode(token, &encoders[i]);
+          return token;
+        }));
     for (size_t i = 0; i < n; ++i) {
       payloads.push_back(encoders[i].Finish());
       h.chunks.push_back({lengths[i], payloads[i].size()});
@@ -165,10 +176,11 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
   }
   std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
   std::vector<uint32_t> ids(FrameTokens(h));
-  CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
-    coders[i].SetLogits(logits);
-    return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
-  });
+  LMC_RETURN_IF_ERROR(
+      CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
+        coders[i].SetLogits(logits);
+        return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
+      }));
   for (size_t i = 0; i < n; ++i) {
     if (decoders[i].BytesRead() != p.payloads[i].size()) {
       return absl::DataLossError(absl::StrCat(

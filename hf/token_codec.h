@@ -10,6 +10,7 @@
 #ifndef LMC_HF_TOKEN_CODEC_H_
 #define LMC_HF_TOKEN_CODEC_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ struct TokenCodecOptions {
   // Key/value caches of all chunks in flight stay under this; fewer chunks
   // step together when a long context would exceed it.
   size_t cache_budget_bytes = size_t{4} << 30;
+  // Polled before every step; a non-OK answer (a deadline, a cancelled call)
+  // stops the work and is returned.
+  std::function<absl::Status()> check = nullptr;
 };
 
 // INVALID_ARGUMENT for a chunk size the model cannot take; INTERNAL if the
