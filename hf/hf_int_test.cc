@@ -17,7 +17,6 @@
 #include "hf/hf_session.h"
 #include "hf/tiny_checkpoint.h"
 #include "hf/token_codec.h"
-#include "tokenizer/byte_level.h"
 
 namespace lmc::hf {
 namespace {
@@ -28,28 +27,8 @@ constexpr char kText[] =
     "The theory of the thing is that there are no real answers in the end; the rest is "
     "interpretation. Then the rain started, and the three of them ran in. ";
 
-std::string Spell(std::string_view bytes) {
-  std::string s;
-  tokenizer::AppendByteLevel(bytes, &s);
-  return s;
-}
-
-// A byte-level BPE tokenizer: the 256 bytes, then `merges` in rank order.
 std::string TokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges) {
-  json vocab = json::object(), m = json::array();
-  uint32_t id = 0;
-  for (int b = 0; b < 256; ++b) vocab[Spell(std::string(1, static_cast<char>(b)))] = id++;
-  for (const auto& [l, r] : merges) {
-    m.push_back(Spell(l) + " " + Spell(r));
-    if (!vocab.contains(Spell(l + r))) vocab[Spell(l + r)] = id++;
-  }
-  return json{{"version", "1.0"},
-              {"normalizer", nullptr},
-              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-              {"decoder", {{"type", "ByteLevel"}}},
-              {"added_tokens", json::array()},
-              {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}}}}
-      .dump();
+  return testing::ByteLevelTokenizerJson(merges);
 }
 
 const std::vector<std::pair<std::string, std::string>> kMerges = {

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <random>
 
+#include "hf/checkpoint.h"
+#include "hf/convert.h"
 #include "model/safetensors.h"
+#include "tokenizer/byte_level.h"
 
 namespace lmc::hf::testing {
 
@@ -154,6 +157,51 @@ Tensors LlamaTensors(const TinyShape& s, bool tied, bool bias) {
   add("model.norm.weight", {s.d});
   if (!tied) add("lm_head.weight", {s.vocab, s.d});
   return t;
+}
+
+std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges) {
+  const auto spell = [](std::string_view bytes) {
+    std::string s;
+    tokenizer::AppendByteLevel(bytes, &s);
+    return s;
+  };
+  json vocab = json::object(), m = json::array();
+  uint32_t id = 0;
+  for (int b = 0; b < 256; ++b) vocab[spell(std::string(1, static_cast<char>(b)))] = id++;
+  for (const auto& [l, r] : merges) {
+    m.push_back(spell(l) + " " + spell(r));
+    if (!vocab.contains(spell(l + r))) vocab[spell(l + r)] = id++;
+  }
+  return json{{"version", "1.0"},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}},
+              {"added_tokens", json::array()},
+              {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}}}}
+      .dump();
+}
+
+std::string TinyConvertedGpt2(uint32_t seed) {
+  const TinyShape shape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
+                        .scale = 0.125f, .unit_norms = true};
+  json config = Gpt2Config(shape);
+  config["bos_token_id"] = 299;
+  Tensors t = Gpt2Tensors(shape);
+  std::mt19937 rng(seed);
+  for (auto& [name, tensor] : t) {
+    for (float& x : tensor.v) x += (seed - 1) * 0.01f * static_cast<int>(rng() % 3 - 1);
+  }
+  const std::string dir = Write(config, t);
+  const std::string tok = ByteLevelTokenizerJson({{"t", "h"}, {"h", "e"}, {"th", "e"}, {" ", "t"},
+                                                  {" t", "he"}, {"e", "r"}, {"i", "n"}, {" ", "a"},
+                                                  {"a", "n"}, {"o", "n"}, {"r", "e"}, {"e", "s"},
+                                                  {"in", "g"}, {" ", "th"}});
+  absl::StatusOr<Checkpoint> ck = Checkpoint::Load(dir);
+  if (!ck.ok()) return "";
+  ConvertOptions opt;
+  opt.context = 24;
+  absl::StatusOr<std::string> file = Convert(*ck, tok, opt);
+  return file.ok() ? *file : "";
 }
 
 }  // namespace lmc::hf::testing

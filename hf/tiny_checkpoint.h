@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -48,6 +49,14 @@ Tensors Gpt2Tensors(const TinyShape& s, const std::string& prefix = "");
 nlohmann::json LlamaConfig(const TinyShape& s, const std::string& arch = "LlamaForCausalLM",
                            bool tied = false);
 Tensors LlamaTensors(const TinyShape& s, bool tied = false, bool bias = false);
+
+// A GPT-2 style byte-level BPE tokenizer.json: the 256 bytes, then `merges`
+// in rank order (each pair's concatenation the next id).
+std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges);
+
+// A converted model file (lmc convert) of a tiny random GPT-2: vocabulary 300,
+// a 14-merge English tokenizer, context 24, BOS 299. `seed` varies the weights.
+std::string TinyConvertedGpt2(uint32_t seed = 1);
 
 }  // namespace lmc::hf::testing
 

@@ -20,6 +20,19 @@ absl::Status ModelRegistry::Add(std::string name, std::unique_ptr<IntModel> mode
   return absl::OkStatus();
 }
 
+absl::Status ModelRegistry::AddConverted(std::string name, std::unique_ptr<hf::HfIntModel> model,
+                                         int threads, size_t max_queue) {
+  for (const auto& m : models_) {
+    if (m->name == name) return absl::InvalidArgumentError(absl::StrCat("model name '", name, "' given twice"));
+  }
+  auto served = std::make_unique<ServedModel>();
+  served->name = std::move(name);
+  served->converted = std::move(model);
+  served->runner = std::make_unique<ConvertedRunner>(threads, max_queue);
+  models_.push_back(std::move(served));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ServedModel*> ModelRegistry::ByName(const std::string& name) {
   if (models_.empty()) return absl::UnavailableError("no model loaded");
   if (name.empty()) return models_.front().get();
@@ -31,7 +44,7 @@ absl::StatusOr<ServedModel*> ModelRegistry::ByName(const std::string& name) {
 
 absl::StatusOr<ServedModel*> ModelRegistry::ByFrame(const FrameHeader& header) {
   for (const auto& m : models_) {
-    if (FrameModelIs(header, m->model->fingerprint())) return m.get();
+    if (FrameModelIs(header, m->fingerprint())) return m.get();
   }
   const std::string hex = ToHex(header.model);
   return absl::FailedPreconditionError(

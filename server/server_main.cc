@@ -33,9 +33,15 @@ void Log(const std::string& s) { std::fprintf(stderr, "lmc-server: %s\n", s.c_st
 // first real call does not pay for cold caches; also a self-test.
 absl::Status WarmUp(lmc::ServedModel& m) {
   const std::string sample = "lmc warm-up: {\"id\": 1, \"text\": \"hello, world\"}\n";
-  absl::StatusOr<std::string> frame = lmc::Compress(*m.model, sample, {.threads = 1});
+  lmc::hf::TokenCodecOptions one_thread;
+  one_thread.threads = 1;
+  absl::StatusOr<std::string> frame = m.converted
+                                          ? lmc::hf::CompressTokens(*m.converted, sample, one_thread)
+                                          : lmc::Compress(*m.model, sample, {.threads = 1});
   if (!frame.ok()) return frame.status();
-  absl::StatusOr<std::string> back = lmc::Decompress(*m.model, *frame, {.threads = 1});
+  absl::StatusOr<std::string> back = m.converted
+                                         ? lmc::hf::DecompressTokens(*m.converted, *frame, one_thread)
+                                         : lmc::Decompress(*m.model, *frame, {.threads = 1});
   if (!back.ok()) return back.status();
   if (*back != sample) return absl::InternalError("warm-up round trip differs");
   return absl::OkStatus();
@@ -160,18 +166,25 @@ int main(int argc, char** argv) {
   }
 
   for (const auto& [name, path] : config->models) {
-    absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
-    absl::Status s = model.ok() ? models.Add(name, *std::move(model), config->scheduler,
-                                             metrics.ObserverFor(name))
-                                : model.status();
+    absl::Status s;
+    if (!path.empty() && lmc::hf::HfIntModel::IsHfIntPath(path)) {  // made by lmc convert
+      absl::StatusOr<std::unique_ptr<lmc::hf::HfIntModel>> model = lmc::hf::HfIntModel::Load(path);
+      s = model.ok() ? models.AddConverted(name, *std::move(model), config->scheduler.workers,
+                                           config->scheduler.max_queued_chunks)
+                     : model.status();
+    } else {
+      absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
+      s = model.ok() ? models.Add(name, *std::move(model), config->scheduler, metrics.ObserverFor(name))
+                     : model.status();
+    }
     if (s.ok()) s = WarmUp(*models.models().back());
     if (!s.ok()) {
       Log("model " + name + ": " + std::string(s.message()));
       server->Shutdown();
       return 1;
     }
-    Log("model " + name + " " + models.models().back()->model->fingerprint_hex() + " ready");
-    metrics.ModelInfo(name, models.models().back()->model->fingerprint_hex());
+    Log("model " + name + " " + models.models().back()->fingerprint_hex() + " ready");
+    metrics.ModelInfo(name, models.models().back()->fingerprint_hex());
   }
 
   boost::asio::io_context io;
@@ -180,8 +193,12 @@ int main(int argc, char** argv) {
   // Queue depth, batch occupancy and calls in flight, sampled for the metrics.
   std::function<void()> sample = [&] {
     for (const auto& m : models.models()) {
-      metrics.Load(m->name, m->scheduler->queued_chunks(), m->scheduler->running_chunks(),
-                   service.in_flight());
+      if (m->scheduler) {
+        metrics.Load(m->name, m->scheduler->queued_chunks(), m->scheduler->running_chunks(),
+                     service.in_flight());
+      } else {  // a converted model: calls, not chunks
+        metrics.Load(m->name, m->runner->queued(), m->runner->running(), service.in_flight());
+      }
     }
     sampler.expires_after(std::chrono::milliseconds(500));
     sampler.async_wait([&](const boost::system::error_code& ec) {

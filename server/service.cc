@@ -1,10 +1,13 @@
 #include "server/service.h"
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "core/hashing.h"
 #include "engine/codec.h"
+#include "hf/token_codec.h"
 #include "server/stream_calls.h"
 
 namespace lmc {
@@ -42,6 +45,31 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
+hf::TokenCodecOptions CompressorService::ConvertedOptions(
+    const std::shared_ptr<CallFlags>& flags) const {
+  hf::TokenCodecOptions o;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.threads = std::max(1, cores / std::max(1, config_.scheduler.workers));
+  o.check = MakeCheck(flags);
+  return o;
+}
+
+absl::StatusOr<ServedModel*> CompressorService::ConvertedFor(std::string_view frame) {
+  absl::StatusOr<ParsedFrame> p = ParseFrame(frame);
+  if (!p.ok() || p->header.front_end != FrontEnd::kTokens) return nullptr;  // not a token frame
+  if (p->header.original_bytes > config_.max_output_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the frame decodes to ", p->header.original_bytes, " bytes, over this server's limit of ",
+        config_.max_output_bytes));
+  }
+  absl::StatusOr<ServedModel*> served = models_->ByFrame(p->header);
+  if (!served.ok()) return served.status();
+  if ((*served)->converted == nullptr) {
+    return absl::FailedPreconditionError("frame of BPE tokens names a byte model");
+  }
+  return *served;
+}
+
 absl::Status CompressorService::Admit(const grpc::CallbackServerContext& ctx) const {
   if (draining_) return absl::UnavailableError("server is draining");
   if (auth_ != nullptr) {
@@ -69,6 +97,21 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
       media::ParseModalityChoice(req->modality());
   if (!modality.ok()) {
     call->Done(modality.status());
+    return call;
+  }
+  if ((*served)->converted != nullptr) {
+    ServedModel* m = *served;
+    absl::Status s = m->runner->Submit([call, req, resp, m, this] {
+      absl::StatusOr<std::string> frame =
+          hf::CompressTokens(*m->converted, req->data(), ConvertedOptions(call->flags()));
+      if (!frame.ok()) return call->Done(frame.status());
+      resp->set_frame(*std::move(frame));
+      resp->set_model_fingerprint(m->fingerprint_hex());
+      resp->set_original_bytes(req->data().size());
+      call->metrics().Compressed(m->name, req->data().size(), resp->frame().size());
+      call->Done(absl::OkStatus());
+    });
+    if (!s.ok()) call->Done(s);
     return call;
   }
   absl::StatusOr<CompressPlan> plan =
@@ -104,6 +147,23 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
   auto* call = new UnaryCall(ctx, &in_flight_, metrics_, "Decompress");
   if (absl::Status s = Admit(*ctx); !s.ok()) {
     call->Done(s);
+    return call;
+  }
+  if (absl::StatusOr<ServedModel*> conv = ConvertedFor(req->frame()); !conv.ok() || *conv != nullptr) {
+    if (!conv.ok()) {
+      call->Done(conv.status());
+      return call;
+    }
+    ServedModel* m = *conv;
+    absl::Status s = m->runner->Submit([call, req, resp, m, this] {
+      absl::StatusOr<std::string> data =
+          hf::DecompressTokens(*m->converted, req->frame(), ConvertedOptions(call->flags()));
+      if (!data.ok()) return call->Done(data.status());
+      resp->set_data(*std::move(data));
+      call->metrics().Decompressed(m->name, resp->data().size(), req->frame().size());
+      call->Done(absl::OkStatus());
+    });
+    if (!s.ok()) call->Done(s);
     return call;
   }
   absl::StatusOr<DecompressPlan> plan = PlanDecompress(req->frame());
@@ -153,9 +213,9 @@ grpc::ServerUnaryReactor* CompressorService::ListModels(grpc::CallbackServerCont
   for (const auto& m : models_->models()) {
     v1::ModelInfo* info = resp->add_models();
     info->set_name(m->name);
-    info->set_fingerprint(m->model->fingerprint_hex());
-    info->set_parameters(m->model->parameters());
-    info->set_architecture(ModelConfig::kArchitecture);
+    info->set_fingerprint(m->fingerprint_hex());
+    info->set_parameters(m->parameters());
+    info->set_architecture(m->architecture());
     info->set_is_default(first);
     first = false;
   }

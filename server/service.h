@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "hf/token_codec.h"
 #include "lmc/v1/compressor.grpc.pb.h"
 #include "server/call_util.h"
 #include "server/model_registry.h"
@@ -49,6 +50,14 @@ class CompressorService final : public v1::Compressor::CallbackService {
   const ServerConfig& config() const { return config_; }
   InFlight& in_flight_counter() { return in_flight_; }
   ServerMetrics& metrics() { return metrics_; }
+
+  // For a frame of BPE tokens: the converted model that decodes it (or the
+  // error: not served, over the output limit). nullptr for every other frame,
+  // which the byte models' path handles (and reports, if malformed).
+  absl::StatusOr<ServedModel*> ConvertedFor(std::string_view frame);
+  // How a converted model's call runs: its share of the cores, stopped by the
+  // call's deadline or cancellation.
+  hf::TokenCodecOptions ConvertedOptions(const std::shared_ptr<CallFlags>& flags) const;
 
  private:
   ModelRegistry* models_;

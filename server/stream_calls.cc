@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
 #include "engine/codec.h"
+#include "hf/token_codec.h"
 #include "media/front_ends.h"
 #include "server/service.h"
 
@@ -113,7 +114,8 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
     if (input_.size() < Segment()) return false;
     if (!decided_) {
       decided_ = true;
-      gather_ = frames_ == 0 && media::MayBeMedia(input_, modality_);
+      gather_ = frames_ == 0 && media::MayBeMedia(input_, modality_) &&
+                (served_ == nullptr || served_->converted == nullptr);
     }
     if (gather_ && input_.size() <= service_->config().max_stream_media_bytes) return false;
     gather_ = false;
@@ -129,6 +131,16 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
     }
     segment_ = input_.substr(0, n);
     input_.erase(0, n);
+    if (served_->converted != nullptr) {  // a converted model: its runner, one frame
+      absl::Status s = served_->runner->Submit([this] {
+        absl::StatusOr<std::string> frame = hf::CompressTokens(
+            *served_->converted, segment_, service_->ConvertedOptions(flags_));
+        if (!frame.ok()) return Done(frame.status());
+        WriteFrame(*std::move(frame));
+      });
+      if (!s.ok()) Done(s);
+      return;
+    }
     absl::StatusOr<CompressPlan> plan =
         PlanCompress(*served_->model, segment_, service_->config().chunk_tokens, modality_);
     if (!plan.ok()) return Done(plan.status());
@@ -138,14 +150,19 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
           if (!p.ok()) return Done(p.status());
           absl::StatusOr<std::string> frame = FinishCompress(std::move(plan_), *p);
           if (!frame.ok()) return Done(frame.status());
-          resp_.set_frame(*std::move(frame));
-          resp_.set_model_fingerprint(served_->model->fingerprint_hex());
-          resp_.set_original_bytes(segment_.size());
-          service_->metrics().Compressed(served_->name, segment_.size(), resp_.frame().size());
-          StartWrite(&resp_);
+          WriteFrame(*std::move(frame));
         },
         plan_.layout);
     if (!s.ok()) Done(s);
+  }
+
+  // Answers with the frame of the current segment.
+  void WriteFrame(std::string frame) {
+    resp_.set_frame(std::move(frame));
+    resp_.set_model_fingerprint(served_->fingerprint_hex());
+    resp_.set_original_bytes(segment_.size());
+    service_->metrics().Compressed(served_->name, segment_.size(), resp_.frame().size());
+    StartWrite(&resp_);
   }
 
   v1::CompressRequest req_;
@@ -203,6 +220,20 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
     }
     frame_ = input_.substr(0, *size);
     input_.erase(0, *size);
+    absl::StatusOr<ServedModel*> conv = service_->ConvertedFor(frame_);
+    if (!conv.ok()) return Done(conv.status());
+    if (*conv != nullptr) {  // BPE tokens: the converted model's runner
+      ServedModel* m = *conv;
+      absl::Status s = m->runner->Submit([this, m] {
+        absl::StatusOr<std::string> data =
+            hf::DecompressTokens(*m->converted, frame_, service_->ConvertedOptions(flags_));
+        if (!data.ok()) return Done(data.status());
+        served_name_ = m->name;
+        Decoded(*std::move(data));
+      });
+      if (!s.ok()) Done(s);
+      return;
+    }
     absl::StatusOr<DecompressPlan> plan = PlanDecompress(frame_);
     if (!plan.ok()) return Done(plan.status());
     if (plan->frame.header.original_bytes > service_->config().max_output_bytes) {
@@ -218,14 +249,19 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
           if (!parts.ok()) return Done(parts.status());
           absl::StatusOr<std::string> data = FinishDecompress(plan_, *std::move(parts));
           if (!data.ok()) return Done(data.status());
-          output_ = *std::move(data);
-          service_->metrics().Decompressed(served_name_, output_.size(), frame_.size());
-          written_ = 0;
-          ++frames_;
-          WriteNextPiece();
+          Decoded(*std::move(data));
         },
         plan_.layout);
     if (!s.ok()) Done(s);
+  }
+
+  // Writes a decoded frame's original in pieces, then goes on to the next frame.
+  void Decoded(std::string data) {
+    output_ = std::move(data);
+    service_->metrics().Decompressed(served_name_, output_.size(), frame_.size());
+    written_ = 0;
+    ++frames_;
+    WriteNextPiece();
   }
 
   void WriteNextPiece() {

@@ -26,6 +26,9 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "hf/hf_int_model.h"
+#include "hf/tiny_checkpoint.h"
+#include "hf/token_codec.h"
 #include "gtest/gtest.h"
 #include "model/int_model.h"
 #include "model/random_model.h"
@@ -356,6 +359,74 @@ TEST(ServerTest, StreamedMediaIsCodedWhole) {
   EXPECT_TRUE(framed != whole);
   const std::string first = framed.substr(0, FrameSize(framed).value());
   EXPECT_EQ(ParseFrame(first).value().header.original_bytes, kChunk);  // the first segment
+}
+
+// A model made by lmc convert, served beside the byte model: unary and stream
+// calls code BPE tokens, the frames are local mode's, each model decodes its
+// own frames, and damage and foreign frames get their codes.
+TEST(ServerTest, ConvertedModelIsServedBesideTheByteModel) {
+  const std::string file = hf::testing::TinyConvertedGpt2(1), other = hf::testing::TinyConvertedGpt2(2);
+  ASSERT_FALSE(file.empty());
+  ASSERT_FALSE(other.empty());
+  const fs::path path = fs::temp_directory_path() / ("lmc_conv_" + std::to_string(getpid()) + ".lmc");
+  std::ofstream(path, std::ios::binary) << file;
+  auto model = hf::HfIntModel::FromBytes(file).value();
+  auto foreign = hf::HfIntModel::FromBytes(other).value();
+
+  ServerProcess server(ServerBinary(), Flags({"--model", "conv=" + path.string()}));
+  ASSERT_TRUE(server.ok()) << server.startup_log();
+  auto client = Client::Connect(server.address(), Patient());
+  absl::StatusOr<std::vector<v1::ModelInfo>> models = client->ListModels();
+  ASSERT_TRUE(models.ok()) << models.status();
+  ASSERT_EQ(models->size(), 2u);
+  EXPECT_EQ((*models)[1].name(), "conv");
+  EXPECT_EQ((*models)[1].architecture(), hf::kHfIntArchitecture);
+  EXPECT_EQ((*models)[1].fingerprint(), model->fingerprint_hex());
+
+  std::vector<std::thread> threads;
+  std::atomic<int> exact{0};
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string data = Text(300 + 1000 * i, i);
+      absl::StatusOr<std::string> f = client->Compress(data, "conv");
+      if (!f.ok()) return ADD_FAILURE() << f.status();
+      if (*f == hf::CompressTokens(*model, data, {}).value()) ++exact;
+      absl::StatusOr<std::string> back = client->Decompress(*f);  // found by its fingerprint
+      if (!back.ok() || *back != data) return ADD_FAILURE() << back.status();
+      if (hf::DecompressTokens(*model, *f, {}).value() != data) ADD_FAILURE() << "local decode";
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(exact, 6);
+
+  // Streams: frames of kChunk-byte segments, each local mode's.
+  const std::string big = Text(3 * kChunk + 500, 9);
+  std::istringstream in(big);
+  std::ostringstream out;
+  ASSERT_TRUE(client->CompressStream(in, out, "conv").ok());
+  std::string expect;
+  for (size_t p = 0; p < big.size(); p += kChunk) {
+    expect += hf::CompressTokens(*model, big.substr(p, kChunk), {}).value();
+  }
+  EXPECT_EQ(out.str(), expect);
+  std::istringstream fin(out.str());
+  std::ostringstream back;
+  ASSERT_TRUE(client->DecompressStream(fin, back).ok());
+  EXPECT_EQ(back.str(), big);
+
+  // Another converted model's frame; a damaged one; the byte model still serves.
+  const std::string text = Text(2000, 3);
+  EXPECT_EQ(client->Decompress(hf::CompressTokens(*foreign, text, {}).value()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  std::string bad = hf::CompressTokens(*model, text, {}).value();
+  bad[bad.size() - 8] ^= 0x21;
+  EXPECT_EQ(client->Decompress(bad).status().code(), absl::StatusCode::kDataLoss);
+  absl::StatusOr<std::string> plain = client->Compress(text);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, Local(text));
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(), 0);
+  fs::remove(path);
 }
 
 }  // namespace
