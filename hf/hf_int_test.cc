@@ -163,23 +163,28 @@ TEST(HfIntTest, BatchedStepsGiveTheLogitsOfSingleSteps) {
       alone.push_back(std::make_unique<HfSession>(m));
     }
     std::vector<int32_t> single;
-    std::vector<std::vector<int32_t>> batch(3, std::vector<int32_t>(m.config().vocab_size));
-    for (int step = 0; step < 20; ++step) {
+    for (int step = 0; step < 12; ++step) {
       std::vector<HfSession*> s;
       std::vector<uint32_t> tok;
       std::vector<int32_t*> out;
-      for (int i = 0; i < 3; ++i) {
-        if (step < 4 * i) continue;  // session i joins at step 4i
-        s.push_back(together[i].get());
-        tok.push_back(ids[(step * 7 + i) % ids.size()]);
-        out.push_back(batch[i].data());
-      }
-      HfSession::FeedBatch(s, tok, out);
-      int k = 0;
+      // Session i joins at step 4i; session 1 takes two adjacent rows (two
+      // positions at once, as a compressor feeds them) on odd steps.
+      std::vector<int> owner;
+      std::vector<std::vector<int32_t>> rows;
       for (int i = 0; i < 3; ++i) {
         if (step < 4 * i) continue;
-        alone[i]->Feed(tok[k++], &single);
-        ASSERT_EQ(single, batch[i]) << "session " << i << " step " << step;
+        for (int twice = 0; twice < (i == 1 && step % 2 ? 2 : 1); ++twice) {
+          s.push_back(together[i].get());
+          tok.push_back(ids[(step * 7 + i + twice) % ids.size()]);
+          owner.push_back(i);
+        }
+      }
+      rows.assign(s.size(), std::vector<int32_t>(m.config().vocab_size));
+      for (auto& r : rows) out.push_back(r.data());
+      HfSession::FeedBatch(s, tok, out);
+      for (size_t k = 0; k < s.size(); ++k) {
+        alone[owner[k]]->Feed(tok[k], &single);
+        ASSERT_EQ(single, rows[k]) << "session " << owner[k] << " step " << step;
       }
     }
   }

@@ -77,19 +77,19 @@ size_t HfSession::CacheBytes(const HfIntConfig& c, int positions) {
   return room * c.n_layers * c.n_kv_heads * c.head_dim * (sizeof(int32_t) + sizeof(int8_t));
 }
 
-void HfSession::Attend(const HfIntLayer& l, int layer, const int8_t* q8, const int8_t* k8,
-                       const int8_t* v8, int8_t* out) {
+void HfSession::Attend(const HfIntLayer& l, int layer, int pos, const int8_t* q8,
+                       const int8_t* k8, const int8_t* v8, int8_t* out) {
   const int hd = c_.head_dim, half = hd / 2, kvd = c_.n_kv_heads * hd;
   const int group = c_.n_heads / c_.n_kv_heads;
-  int32_t* kc = &k_[layer][static_cast<size_t>(pos_) * kvd];
-  std::copy(v8, v8 + kvd, &v_[layer][static_cast<size_t>(pos_) * kvd]);
+  int32_t* kc = &k_[layer][static_cast<size_t>(pos) * kvd];
+  std::copy(v8, v8 + kvd, &v_[layer][static_cast<size_t>(pos) * kvd]);
   if (c_.gpt2) {
     std::copy(q8, q8 + c_.n_heads * hd, q_.begin());
     std::copy(k8, k8 + kvd, kc);
   } else {
     // x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin over each head's two halves.
-    const int32_t* cs = &m_.rope_cos[static_cast<size_t>(pos_) * half];
-    const int32_t* sn = &m_.rope_sin[static_cast<size_t>(pos_) * half];
+    const int32_t* cs = &m_.rope_cos[static_cast<size_t>(pos) * half];
+    const int32_t* sn = &m_.rope_sin[static_cast<size_t>(pos) * half];
     const auto rotate = [&](const int8_t* in, int heads, int32_t* rot) {
       for (int h = 0; h < heads; ++h) {
         for (int i = 0; i < half; ++i) {
@@ -103,7 +103,7 @@ void HfSession::Attend(const HfIntLayer& l, int layer, const int8_t* q8, const i
     rotate(q8, c_.n_heads, q_.data());
     rotate(k8, c_.n_kv_heads, kc);
   }
-  const int n = pos_ + 1;
+  const int n = pos + 1;
   const int32_t* keys = k_[layer].data();
   const int8_t* values = v_[layer].data();
   for (int h = 0; h < c_.n_heads; ++h) {
@@ -143,12 +143,17 @@ void HfSession::FeedBatch(std::span<HfSession* const> sessions, std::span<const 
   std::vector<int32_t> x(static_cast<size_t>(rows) * d), acc;
   std::vector<int8_t> z(x.size()), q8(static_cast<size_t>(rows) * qd), k8(static_cast<size_t>(rows) * kvd),
       v8(k8.size()), att(q8.size()), a8(static_cast<size_t>(rows) * c.d_ff), g8(a8.size());
+  // Each row's position: its session's next, or one past the row before when
+  // that row is the same session's.
+  std::vector<int> pos(rows);
   for (int r = 0; r < rows; ++r) {
-    const int pos = sessions[r]->pos_;
+    pos[r] = r > 0 && sessions[r - 1] == sessions[r] ? pos[r - 1] + 1 : sessions[r]->pos_;
+  }
+  for (int r = 0; r < rows; ++r) {
     for (int i = 0; i < d; ++i) {
       const size_t t = tokens[r];
       int64_t v = RoundShift(int64_t{m.embed.w[t * d + i]} * m.embed.m[t] + m.embed.b[t], m.embed.s[t]);
-      if (c.gpt2) v += m.pos_embed[static_cast<size_t>(pos) * d + i];
+      if (c.gpt2) v += m.pos_embed[static_cast<size_t>(pos[r]) * d + i];
       x[static_cast<size_t>(r) * d + i] = static_cast<int32_t>(std::clamp(v, -kResidLimit, kResidLimit));
     }
   }
@@ -159,7 +164,8 @@ void HfSession::FeedBatch(std::span<HfSession* const> sessions, std::span<const 
     LinearInt8(l.k, z.data(), rows, &acc, k8.data());
     LinearInt8(l.v, z.data(), rows, &acc, v8.data());
     for (int r = 0; r < rows; ++r) {
-      sessions[r]->Attend(l, layer, at(q8, r, qd), at(k8, r, kvd), at(v8, r, kvd), at(att, r, qd));
+      sessions[r]->Attend(l, layer, pos[r], at(q8, r, qd), at(k8, r, kvd), at(v8, r, kvd),
+                          at(att, r, qd));
     }
     LinearAdd(l.o, att.data(), rows, kResidLimit, &acc, x.data());
     NormRows(l.mlp_norm, c, x, rows, &z);

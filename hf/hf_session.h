@@ -33,16 +33,17 @@ class HfSession {
   void Feed(uint32_t token, std::vector<int32_t>* logits);
   int position() const { return pos_; }
 
-  // Feeds tokens[i] to sessions[i] (all of one model, each below its context)
-  // and writes its vocab_size logits to logits[i]. The same logits as Feed,
-  // one session at a time.
+  // Feeds tokens[i] to sessions[i] (all of one model) and writes its
+  // vocab_size logits to logits[i]: the same logits as Feed, one token at a
+  // time. A session may take several adjacent rows, its next tokens in order
+  // (a compressor knows them all); each must stay within the session's room.
   static void FeedBatch(std::span<HfSession* const> sessions, std::span<const uint32_t> tokens,
                         std::span<int32_t* const> logits);
 
  private:
   // Attention of this session's position for one layer: q, k, v int8 rows in,
   // the heads' outputs (int8, q width) out.
-  void Attend(const HfIntLayer& l, int layer, const int8_t* q8, const int8_t* k8,
+  void Attend(const HfIntLayer& l, int layer, int pos, const int8_t* q8, const int8_t* k8,
               const int8_t* v8, int8_t* out);
 
   const HfIntModel& m_;

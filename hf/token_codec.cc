@@ -24,10 +24,10 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(t, work)));
 }
 
-// Codes chunks [begin, end) in lockstep. code(i, t, logits) codes token t of
-// chunk i from its logits and returns it (the encoder knows it, the decoder
-// reads it). A chunk's first token comes after the BOS when the model has one,
-// otherwise it is coded with all logits 0 (flat).
+// Decodes chunks [begin, end) in lockstep, one position per step (a token must
+// be read before it can be fed). code(i, t, logits) reads token t of chunk i
+// from its logits and returns it. A chunk's first token comes after the BOS
+// when the model has one, otherwise it is coded with all logits 0 (flat).
 template <typename Code>
 absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin,
                        size_t end, const TokenCodecOptions& opt, Code code) {
@@ -72,12 +72,12 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
   return absl::OkStatus();
 }
 
-// Runs RunChunks over all chunks, groups of opt.lockstep chunks on the threads:
-// enough to turn the weights' matrix-vector products into matrix-matrix ones,
-// few enough that the groups' key/value caches stay small.
-template <typename Code>
-absl::Status CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> lengths,
-                           const TokenCodecOptions& opt, Code code) {
+// Runs run(begin, end) over all chunks in groups of at most opt.lockstep on
+// the threads: enough chunks to turn the weights' matrix-vector products into
+// matrix-matrix ones, few enough that a group's key/value caches stay small.
+template <typename Run>
+absl::Status ForGroups(const HfIntModel& m, std::span<const uint32_t> lengths,
+                       const TokenCodecOptions& opt, Run run) {
   const size_t n = lengths.size();
   const int threads = Threads(opt, n);
   const uint32_t longest = *std::max_element(lengths.begin(), lengths.end());
@@ -89,12 +89,76 @@ absl::Status CodeAllChunks(const HfIntModel& m, std::span<const uint32_t> length
   absl::Status status;
   ParallelGroups(n, group, threads, [&](size_t b, size_t e) {
     for (size_t g = b; g < e; g += group) {
-      absl::Status s = RunChunks(m, lengths, g, std::min(e, g + group), opt, code);
+      absl::Status s = run(g, std::min(e, g + group));
       std::lock_guard<std::mutex> l(mu);
       if (!s.ok() && status.ok()) status = s;
     }
   });
   return status;
+}
+
+// Rows (chunks x positions) a compressor's model pass takes at once.
+constexpr size_t kEncodeRows = 128;
+
+// Compresses chunks [begin, end): every token is known, so each pass feeds
+// several positions of every chunk (HfSession::FeedBatch rows), which gives
+// the logits of stepping one position at a time with far fewer passes over
+// the weights. Token j + 1 of a chunk is coded from the logits of feeding
+// token j; token 0 from the BOS's, or flat.
+absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uint32_t chunk_tokens,
+                         std::span<const uint32_t> lengths, size_t begin, size_t end,
+                         const TokenCodecOptions& opt, std::vector<RangeEncoder>* enc) {
+  const HfIntConfig& c = m.config();
+  const size_t n = end - begin, V = static_cast<size_t>(c.vocab_size);
+  const auto token = [&](size_t i, uint32_t j) { return ids[(begin + i) * chunk_tokens + j]; };
+  std::vector<std::unique_ptr<HfSession>> sessions;
+  for (size_t i = 0; i < n; ++i) {
+    const int room = static_cast<int>(lengths[begin + i]) + (c.bos >= 0 ? 1 : 0);
+    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
+  }
+  TokenCoder coder(m.exp_table);
+  std::vector<int32_t> logits(n * V, 0);  // flat unless the BOS is fed
+  std::vector<HfSession*> feed;
+  std::vector<uint32_t> tokens;
+  std::vector<int32_t*> outs;
+  std::vector<std::pair<size_t, uint32_t>> coded;  // per row: chunk, token coded
+  if (c.bos >= 0) {
+    for (size_t i = 0; i < n; ++i) {
+      feed.push_back(sessions[i].get());
+      tokens.push_back(static_cast<uint32_t>(c.bos));
+      outs.push_back(&logits[i * V]);
+    }
+    HfSession::FeedBatch(feed, tokens, outs);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    coder.SetLogits(std::span<const int32_t>(&logits[i * V], V));
+    coder.Encode(token(i, 0), &(*enc)[begin + i]);
+  }
+  const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
+  const uint32_t step = static_cast<uint32_t>(std::max<size_t>(1, kEncodeRows / n));
+  for (uint32_t t = 0; t + 1 < longest; t += step) {  // tokens t .. t+step-1 are fed
+    if (opt.check) LMC_RETURN_IF_ERROR(opt.check());
+    feed.clear();
+    tokens.clear();
+    coded.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t last_fed = lengths[begin + i] - 1;  // the last token is coded, not fed
+      for (uint32_t j = t; j < std::min(t + step, last_fed); ++j) {
+        feed.push_back(sessions[i].get());
+        tokens.push_back(token(i, j));
+        coded.emplace_back(i, j + 1);
+      }
+    }
+    logits.resize(feed.size() * V);
+    outs.clear();
+    for (size_t r = 0; r < feed.size(); ++r) outs.push_back(&logits[r * V]);
+    HfSession::FeedBatch(feed, tokens, outs);
+    for (size_t r = 0; r < coded.size(); ++r) {
+      coder.SetLogits(std::span<const int32_t>(&logits[r * V], V));
+      coder.Encode(token(coded[r].first, coded[r].second), &(*enc)[begin + coded[r].first]);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -131,14 +195,9 @@ absl::StatusOr<std::string> CompressTokens(const HfIntModel& model, std::string_
           static_cast<uint32_t>(std::min<size_t>(h.chunk_tokens, ids.size() - i * h.chunk_tokens));
     }
     std::vector<RangeEncoder> encoders(n);
-    std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
-    LMC_RETURN_IF_ERROR(
-        CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
-          const uint32_t token = ids[i * h.chunk_tokens + t];
-          coders[i].SetLogits(logits);
-          coders[i].Encode(token, &encoders[i]);
-          return token;
-        }));
+    LMC_RETURN_IF_ERROR(ForGroups(model, lengths, opt, [&](size_t b, size_t e) {
+      return EncodeGroup(model, ids, h.chunk_tokens, lengths, b, e, opt, &encoders);
+    }));
     for (size_t i = 0; i < n; ++i) {
       payloads.push_back(encoders[i].Finish());
       h.chunks.push_back({lengths[i], payloads[i].size()});
@@ -176,11 +235,13 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
   }
   std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
   std::vector<uint32_t> ids(FrameTokens(h));
-  LMC_RETURN_IF_ERROR(
-      CodeAllChunks(model, lengths, opt, [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
-        coders[i].SetLogits(logits);
-        return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
-      }));
+  LMC_RETURN_IF_ERROR(ForGroups(model, lengths, opt, [&](size_t b, size_t e) {
+    return RunChunks(model, lengths, b, e, opt,
+                     [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
+                       coders[i].SetLogits(logits);
+                       return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
+                     });
+  }));
   for (size_t i = 0; i < n; ++i) {
     if (decoders[i].BytesRead() != p.payloads[i].size()) {
       return absl::DataLossError(absl::StrCat(
