@@ -309,6 +309,18 @@ TEST(HfIntTest, DamageIsAClearError) {
   EXPECT_GT(caught, 20);
   EXPECT_EQ(CompressTokens(*c.model, text, {.chunk_tokens = 24}).status().code(),
             absl::StatusCode::kInvalidArgument);  // the BOS takes a position
+  {  // A well-formed frame that claims more tokens than bytes: refused unread.
+    FrameHeader h;
+    h.front_end = FrontEnd::kTokens;
+    PutVarint(&h.front_end_params, 100);
+    h.model = c.model->fingerprint();
+    h.original_bytes = 50;
+    h.chunk_tokens = 20;
+    for (int i = 0; i < 5; ++i) h.chunks.push_back({20, 5});
+    const std::string f = WriteFrame(h, std::vector<std::string>(5, std::string(5, '\0')));
+    absl::StatusOr<std::string> out = DecompressTokens(*c.model, f, {});
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kDataLoss) << out.status();
+  }
 }
 
 TEST(HfIntTest, CheckStopsTheWork) {

@@ -25,9 +25,10 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
 }
 
 // Decodes chunks [begin, end) in lockstep, one position per step (a token must
-// be read before it can be fed). code(i, t, logits) reads token t of chunk i
-// from its logits and returns it. A chunk's first token comes after the BOS
-// when the model has one, otherwise it is coded with all logits 0 (flat).
+// be read before it can be fed). code(i, t, coder) reads token t of chunk i
+// with the coder set to its logits and returns it. A chunk's first token comes
+// after the BOS when the model has one, otherwise it is coded with all logits 0
+// (flat).
 template <typename Code>
 absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin,
                        size_t end, const TokenCodecOptions& opt, Code code) {
@@ -35,6 +36,7 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
   const size_t n = end - begin;
   std::vector<std::unique_ptr<HfSession>> sessions;
   std::vector<std::vector<int32_t>> logits(n, std::vector<int32_t>(c.vocab_size, 0));
+  TokenCoder coder(m.exp_table);  // one for the group: its tables are per token
   std::vector<HfSession*> feed;
   std::vector<uint32_t> tokens;
   std::vector<int32_t*> outs;
@@ -60,7 +62,8 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
     for (size_t i = 0; i < n; ++i) {
       const uint32_t len = lengths[begin + i];
       if (t >= len) continue;
-      const uint32_t token = code(begin + i, t, std::span<const int32_t>(logits[i]));
+      coder.SetLogits(logits[i]);
+      const uint32_t token = code(begin + i, t, coder);
       if (t + 1 < len) {
         feed.push_back(sessions[i].get());
         tokens.push_back(token);
@@ -226,6 +229,12 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
   if (h.chunk_tokens > static_cast<uint32_t>(model.config().chunk_tokens())) {
     return absl::DataLossError("frame is corrupt: chunks longer than the model's context");
   }
+  // Every token stands for at least one byte: this bounds the work (a model
+  // pass per token) and the memory by the size the frame declares, which a
+  // server checks against its limit before decoding.
+  if (FrameTokens(h) > h.original_bytes) {
+    return absl::DataLossError("frame is corrupt: more tokens than original bytes");
+  }
   const size_t n = h.chunks.size();
   std::vector<uint32_t> lengths;
   std::vector<RangeDecoder> decoders;
@@ -233,14 +242,11 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
     lengths.push_back(h.chunks[i].tokens);
     decoders.emplace_back(p.payloads[i]);
   }
-  std::vector<TokenCoder> coders(n, TokenCoder(model.exp_table));
   std::vector<uint32_t> ids(FrameTokens(h));
   LMC_RETURN_IF_ERROR(ForGroups(model, lengths, opt, [&](size_t b, size_t e) {
-    return RunChunks(model, lengths, b, e, opt,
-                     [&](size_t i, uint32_t t, std::span<const int32_t> logits) {
-                       coders[i].SetLogits(logits);
-                       return ids[i * h.chunk_tokens + t] = coders[i].Decode(&decoders[i]);
-                     });
+    return RunChunks(model, lengths, b, e, opt, [&](size_t i, uint32_t t, TokenCoder& coder) {
+      return ids[i * h.chunk_tokens + t] = coder.Decode(&decoders[i]);
+    });
   }));
   for (size_t i = 0; i < n; ++i) {
     if (decoders[i].BytesRead() != p.payloads[i].size()) {
