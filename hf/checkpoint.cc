@@ -95,7 +95,8 @@ class Files {
   // describes (biases it does not declare, more layers, another model). Known
   // buffers that HF writes but lmc recomputes are let through.
   absl::Status CheckAllUsed() const {
-    for (const auto& [name, view] : by_name_) {
+    for (const auto& entry : by_name_) {
+      const std::string& name = entry.first;  // (clang 14 cannot capture a structured binding)
       if (used_.count(name)) continue;
       const auto ends = [&](std::string_view suffix) {
         return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
