@@ -110,6 +110,11 @@ def convert_and_code(lmc, d, gpt2_model):
         size = os.path.getsize(src + ".lmc")
         print("    %s: %d -> %d bytes, round trip exact" % (name, len(data), size))
     text = os.path.join(d, "text.lmc")
+    # The portable kernels (no AVX-512 VNNI) decode what the vector ones coded.
+    r = subprocess.run([lmc, "-m", conv, "decompress", "-c", text], capture_output=True,
+                       env=dict(os.environ, LMC_NO_SIMD="1"))
+    if r.returncode != 0 or r.stdout != TEXT.encode():
+        return "LMC_NO_SIMD=1 decompress: " + (r.stderr.decode().strip() or "differs")
     r = subprocess.run([lmc, "-m", conv, "info", text], capture_output=True, text=True)
     if r.returncode != 0 or "tokens of a converted model" not in r.stdout or \
             "(the loaded model)" not in r.stdout:
