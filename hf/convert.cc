@@ -110,7 +110,7 @@ class Writer {
     const int64_t n = static_cast<int64_t>(gi.size());
     t_.push_back({name + ".g", "I64", {n}, TensorBytes(gi)});
     t_.push_back({name + ".b", "I64", {n}, TensorBytes(bi)});
-    const std::vector<int64_t> eps = {std::min<int64_t>(std::llround(eps_units), int64_t{1} << 50)};
+    const std::vector<int64_t> eps = {std::llround(std::min(eps_units, std::ldexp(1.0, 50)))};
     t_.push_back({name + ".eps", "I64", {1}, TensorBytes(eps)});
     return absl::OkStatus();
   }
@@ -198,6 +198,13 @@ std::string_view DefaultCalibrationText() { return kDefaultCalibration; }
 absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tokenizer_json,
                                     const ConvertOptions& opt) {
   const HfConfig& hc = ck.config();
+  for (const auto& [name, t] : ck.tensors()) {
+    for (float x : t.data) {
+      if (!std::isfinite(x)) {
+        return absl::InvalidArgumentError(absl::StrCat("convert: ", name, " holds NaN or infinity"));
+      }
+    }
+  }
   LMC_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::FromJson(tokenizer_json));
   if (tok.vocab_size() > static_cast<uint32_t>(hc.vocab_size)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -364,6 +364,15 @@ TEST(HfIntTest, ConvertRefusesWhatDoesNotFit) {
   EXPECT_EQ(Convert(c.ck, TokenizerJson(kMerges), one_position).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Convert(c.ck, "{}", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  {  // A weight that is not a number.
+    json config = testing::Gpt2Config(kShape);
+    testing::Tensors t = testing::Gpt2Tensors(kShape);
+    t.at("h.1.mlp.c_fc.weight").v[7] = std::nanf("");
+    absl::StatusOr<Checkpoint> bad = Checkpoint::Load(testing::Write(config, t));
+    ASSERT_TRUE(bad.ok()) << bad.status();
+    EXPECT_EQ(Convert(*bad, TokenizerJson(kMerges), {}).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
 }
 
 TEST(HfIntTest, DamagedModelFilesAreRefused) {

@@ -10,7 +10,11 @@ namespace lmc {
 std::pair<int64_t, int32_t> MultiplierShift(double ratio) {
   int shift = 29 - static_cast<int>(std::floor(std::log2(std::max(ratio, 1e-30))));
   shift = std::clamp(shift, 1, 62);
-  return {std::llround(std::ldexp(ratio, shift)), shift};
+  const double m = std::ldexp(ratio, shift);
+  // Out of range (or NaN): a value every caller refuses (>= 2^31), not an
+  // undefined conversion.
+  if (!(m < std::ldexp(1.0, 62))) return {int64_t{1} << 62, shift};
+  return {std::llround(m), shift};
 }
 
 absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<const double> w,

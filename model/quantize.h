@@ -25,7 +25,7 @@
 namespace lmc {
 
 // m = round(ratio * 2^shift), shift in 1..62, m just below 2^30 where the shift
-// range allows.
+// range allows; m >= 2^31 (callers refuse it) when the ratio is too large.
 std::pair<int64_t, int32_t> MultiplierShift(double ratio);
 
 // Quantises w [rows][cols] (row-major) with bias b (empty: none): each row to
