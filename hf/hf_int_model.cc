@@ -117,9 +117,13 @@ absl::StatusOr<HfIntConfig> HfIntConfig::FromJson(const std::string& json) {
   return c;
 }
 
-bool HfIntModel::IsHfIntFile(const std::string& bytes) {
-  absl::StatusOr<Safetensors> st = Safetensors::Parse(bytes);
-  return st.ok() && st->metadata().count(kHfIntConfigKey) > 0;
+bool HfIntModel::IsHfIntFile(std::string_view bytes) {
+  // The safetensors header (u64 length, then JSON) names the metadata keys.
+  if (bytes.size() < 8) return false;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(bytes[i]);
+  if (n > bytes.size() - 8) return false;
+  return bytes.substr(8, n).find(absl::StrCat("\"", kHfIntConfigKey, "\"")) != std::string_view::npos;
 }
 
 bool HfIntModel::IsHfIntPath(const std::string& path) {
@@ -127,14 +131,14 @@ bool HfIntModel::IsHfIntPath(const std::string& path) {
   const std::string file =
       std::filesystem::is_directory(path, ec) ? path + "/model.safetensors" : path;
   std::ifstream f(file, std::ios::binary);
-  uint8_t len[8] = {};
-  if (!f.read(reinterpret_cast<char*>(len), 8)) return false;
+  std::string head(8, '\0');
+  if (!f.read(head.data(), 8)) return false;
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(head[i]);
   if (n > (uint64_t{1} << 30)) return false;
-  std::string header(n, '\0');
-  if (!f.read(header.data(), static_cast<std::streamsize>(n))) return false;
-  return header.find(absl::StrCat("\"", kHfIntConfigKey, "\"")) != std::string::npos;
+  head.resize(8 + n);
+  if (!f.read(head.data() + 8, static_cast<std::streamsize>(n))) return false;
+  return IsHfIntFile(head);
 }
 
 int64_t HfIntModel::parameters() const {

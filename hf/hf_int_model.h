@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -73,7 +74,7 @@ class HfIntModel {
   static absl::StatusOr<std::unique_ptr<HfIntModel>> Load(const std::string& path);
   // Whether these safetensors bytes hold a converted model (its config key),
   // without checking the rest.
-  static bool IsHfIntFile(const std::string& bytes);
+  static bool IsHfIntFile(std::string_view bytes);
   // The same for a file or a directory holding model.safetensors, reading only
   // the safetensors header.
   static bool IsHfIntPath(const std::string& path);

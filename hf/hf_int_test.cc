@@ -17,6 +17,7 @@
 #include "hf/hf_session.h"
 #include "hf/tiny_checkpoint.h"
 #include "hf/token_codec.h"
+#include "model/random_model.h"
 
 namespace lmc::hf {
 namespace {
@@ -382,6 +383,8 @@ TEST(HfIntTest, DamagedModelFilesAreRefused) {
   absl::StatusOr<std::string> file = Convert(c.ck, TokenizerJson(kMerges), opt);
   ASSERT_TRUE(file.ok());
   EXPECT_TRUE(HfIntModel::IsHfIntFile(*file));
+  EXPECT_FALSE(HfIntModel::IsHfIntFile(MakeRandomModel(TinyConfig(), 1)));  // an lmc byte model
+  EXPECT_FALSE(HfIntModel::IsHfIntFile(file->substr(0, 7)));
   EXPECT_FALSE(HfIntModel::FromBytes(file->substr(0, file->size() - 1)).ok());
   EXPECT_FALSE(HfIntModel::FromBytes(file->substr(0, 100)).ok());
   // A config the loader's bounds refuse.

@@ -181,7 +181,7 @@ std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std:
       .dump();
 }
 
-std::string TinyConvertedGpt2(uint32_t seed) {
+absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
   const TinyShape shape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
                         .scale = 0.125f, .unit_norms = true};
   json config = Gpt2Config(shape);
@@ -197,11 +197,10 @@ std::string TinyConvertedGpt2(uint32_t seed) {
                                                   {"a", "n"}, {"o", "n"}, {"r", "e"}, {"e", "s"},
                                                   {"in", "g"}, {" ", "th"}});
   absl::StatusOr<Checkpoint> ck = Checkpoint::Load(dir);
-  if (!ck.ok()) return "";
+  if (!ck.ok()) return ck.status();
   ConvertOptions opt;
   opt.context = 24;
-  absl::StatusOr<std::string> file = Convert(*ck, tok, opt);
-  return file.ok() ? *file : "";
+  return Convert(*ck, tok, opt);
 }
 
 }  // namespace lmc::hf::testing

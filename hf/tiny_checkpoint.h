@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
 namespace lmc::hf::testing {
@@ -56,7 +57,7 @@ std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std:
 
 // A converted model file (lmc convert) of a tiny random GPT-2: vocabulary 300,
 // a 14-merge English tokenizer, context 24, BOS 299. `seed` varies the weights.
-std::string TinyConvertedGpt2(uint32_t seed = 1);
+absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed = 1);
 
 }  // namespace lmc::hf::testing
 

@@ -365,9 +365,12 @@ TEST(ServerTest, StreamedMediaIsCodedWhole) {
 // calls code BPE tokens, the frames are local mode's, each model decodes its
 // own frames, and damage and foreign frames get their codes.
 TEST(ServerTest, ConvertedModelIsServedBesideTheByteModel) {
-  const std::string file = hf::testing::TinyConvertedGpt2(1), other = hf::testing::TinyConvertedGpt2(2);
-  ASSERT_FALSE(file.empty());
-  ASSERT_FALSE(other.empty());
+  absl::StatusOr<std::string> made = hf::testing::TinyConvertedGpt2(1),
+                              made_other = hf::testing::TinyConvertedGpt2(2);
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(made_other.ok()) << made_other.status();
+  const std::string& file = *made;
+  const std::string& other = *made_other;
   const fs::path path = fs::temp_directory_path() / ("lmc_conv_" + std::to_string(getpid()) + ".lmc");
   std::ofstream(path, std::ios::binary) << file;
   auto model = hf::HfIntModel::FromBytes(file).value();

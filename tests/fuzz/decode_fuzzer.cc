@@ -29,7 +29,7 @@ const lmc::IntModel& Model() {
 
 const lmc::hf::HfIntModel& Converted() {
   static const lmc::hf::HfIntModel* m =
-      lmc::hf::HfIntModel::FromBytes(lmc::hf::testing::TinyConvertedGpt2(1)).value().release();
+      lmc::hf::HfIntModel::FromBytes(lmc::hf::testing::TinyConvertedGpt2(1).value()).value().release();
   return *m;
 }
 
