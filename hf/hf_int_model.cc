@@ -1,5 +1,6 @@
 #include "hf/hf_int_model.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -212,6 +213,15 @@ absl::StatusOr<std::unique_ptr<HfIntModel>> HfIntModel::FromBytes(std::string by
   }
   LMC_RETURN_IF_ERROR(ReadNorm(st, "final_norm", d, c.norm_shift, &m->final_norm));
   LMC_RETURN_IF_ERROR(ReadLinear(st, "head", c.vocab_size, d, &m->head));
+  if (c.vocab_size % 16 != 0) {
+    // The vector matmul takes 16 outputs at a time; without zero rows up to a
+    // multiple of 16 (GPT-2's 50257) the head, a third of the work, would run
+    // on the portable loop. HfSession reads the first vocab_size outputs.
+    const int padded = (c.vocab_size + 15) / 16 * 16;
+    std::vector<int8_t> w(static_cast<size_t>(padded) * d, 0);
+    std::copy(m->head.w.begin(), m->head.w.end(), w.begin());
+    m->head.packed = kernels::Pack(w.data(), padded, d);
+  }
   LMC_RETURN_IF_ERROR(ReadTensor(st, "exp_table", "I32", {c.exp_table_size}, &m->exp_table));
   LMC_RETURN_IF_ERROR(CheckRange(m->exp_table, 0, int64_t{1} << c.exp_bits, "exp_table"));
   if (m->exp_table[0] < 1) return Bad("exp_table[0] must be positive");

@@ -90,7 +90,8 @@ class HfIntModel {
   std::vector<int32_t> pos_embed;  // [context][d] (GPT-2)
   std::vector<HfIntLayer> layers;
   IntNorm final_norm;
-  QuantLinear head;                // -> logits in score units
+  QuantLinear head;                // -> logits in score units; packed with zero
+                                   // rows up to a multiple of 16
   std::vector<int32_t> rope_cos, rope_sin;  // [context][head_dim / 2] (Llama)
   std::vector<int32_t> exp_table;
 

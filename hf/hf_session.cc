@@ -60,16 +60,33 @@ void NormRows(const IntNorm& n, const HfIntConfig& c, const std::vector<int32_t>
   }
 }
 
+// acc[i] += e * v[i]: e <= 2^24 and |v| <= 127, so each product fits int32.
+// One clone per instruction set (GCC ifunc), for the vectoriser.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void AddScaled(int32_t e, const int8_t* v, int n, int64_t* acc) {
+  for (int i = 0; i < n; ++i) acc[i] += static_cast<int64_t>(e * static_cast<int32_t>(v[i]));
+}
+
+// Dot product of two rotated rows: |values| <= 254 and n <= 1024, so the sum
+// fits int32.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+int32_t Dot(const int32_t* a, const int32_t* b, int n) {
+  int32_t s = 0;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
 }  // namespace
 
 HfSession::HfSession(const HfIntModel& model, int positions) : m_(model), c_(model.config()) {
   const int room = positions > 0 ? std::min(positions, c_.context) : c_.context;
   const int kvd = c_.n_kv_heads * c_.head_dim;
-  k_.assign(c_.n_layers, std::vector<int32_t>(static_cast<size_t>(room) * kvd));
-  v_.assign(c_.n_layers, std::vector<int8_t>(static_cast<size_t>(room) * kvd));
+  for (int l = 0; l < c_.n_layers; ++l) {
+    k_.push_back(std::make_unique_for_overwrite<int32_t[]>(static_cast<size_t>(room) * kvd));
+    v_.push_back(std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(room) * kvd));
+  }
   q_.resize(c_.n_heads * c_.head_dim);
   scores_.resize(room);
-  e_.resize(room);
 }
 
 size_t HfSession::CacheBytes(const HfIntConfig& c, int positions) {
@@ -104,30 +121,32 @@ void HfSession::Attend(const HfIntLayer& l, int layer, int pos, const int8_t* q8
     rotate(k8, c_.n_kv_heads, kc);
   }
   const int n = pos + 1;
-  const int32_t* keys = k_[layer].data();
-  const int8_t* values = v_[layer].data();
+  const int32_t* keys = k_[layer].get();
+  const int8_t* values = v_[layer].get();
+  std::vector<int64_t>& acc = acc_;
+  acc.resize(hd);
   for (int h = 0; h < c_.n_heads; ++h) {
     const int kv = (h / group) * hd;
     const int32_t* q = &q_[h * hd];
     int64_t mx = -kScoreLimit;
     for (int j = 0; j < n; ++j) {
       const int32_t* k = &keys[static_cast<size_t>(j) * kvd + kv];
-      int64_t dot = 0;
-      for (int i = 0; i < hd; ++i) dot += int64_t{q[i]} * k[i];
-      const int64_t s = std::clamp(RoundShift(dot * l.score_m, l.score_s), -kScoreLimit, kScoreLimit);
+      const int32_t dot = Dot(q, k, hd);
+      const int64_t s = std::clamp(RoundShift(int64_t{dot} * l.score_m, l.score_s), -kScoreLimit, kScoreLimit);
       scores_[j] = static_cast<int32_t>(s);
       mx = std::max(mx, s);
     }
     int64_t sum = 0;
+    std::fill(acc.begin(), acc.end(), 0);
     for (int j = 0; j < n; ++j) {
       const int64_t idx = mx - scores_[j];
-      e_[j] = idx < c_.exp_table_size ? m_.exp_table[idx] : 0;
-      sum += e_[j];
+      const int32_t e = idx < c_.exp_table_size ? m_.exp_table[idx] : 0;
+      if (e == 0) continue;
+      sum += e;
+      AddScaled(e, &values[static_cast<size_t>(j) * kvd + kv], hd, acc.data());
     }
     for (int i = 0; i < hd; ++i) {
-      int64_t acc = 0;
-      for (int j = 0; j < n; ++j) acc += e_[j] * values[static_cast<size_t>(j) * kvd + kv + i];
-      out[h * hd + i] = static_cast<int8_t>(std::clamp<int64_t>(RoundDiv(acc, sum), -127, 127));
+      out[h * hd + i] = static_cast<int8_t>(std::clamp<int64_t>(RoundDiv(acc[i], sum), -127, 127));
     }
   }
 }
@@ -183,10 +202,15 @@ void HfSession::FeedBatch(std::span<HfSession* const> sessions, std::span<const 
     LinearAdd(l.down, a8.data(), rows, kResidLimit, &acc, x.data());
   }
   NormRows(m.final_norm, c, x, rows, &z);
-  std::vector<int32_t> out(static_cast<size_t>(rows) * c.vocab_size, 0);
-  LinearAdd(m.head, z.data(), rows, kScoreLimit, &acc, out.data());
+  // The head's packed width may exceed the vocabulary (zero rows, see
+  // HfIntModel::head); each row's first vocab_size outputs are the logits.
+  const int width = m.head.packed.cols;
+  acc.resize(static_cast<size_t>(rows) * width);
+  kernels::MatMul(z.data(), rows, m.head.packed, acc.data());
   for (int r = 0; r < rows; ++r) {
-    std::copy_n(at(out, r, c.vocab_size), c.vocab_size, logits[r]);
+    std::fill_n(logits[r], c.vocab_size, 0);
+    kernels::RequantAddResidual(at(acc, r, width), 1, c.vocab_size, m.head.m.data(), m.head.s.data(),
+                                m.head.b.data(), kScoreLimit, logits[r]);
     ++sessions[r]->pos_;
   }
 }
