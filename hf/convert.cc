@@ -225,12 +225,7 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
   if (c.context < 2 || c.context > (1 << 16)) {
     return absl::InvalidArgumentError("convert: the context must be 2..65536 positions");
   }
-  for (int i = 0;; ++i) {  // up to the first entry that rounds to 0
-    if (std::llround(std::ldexp(std::exp(-double(i) / c.score_unit), c.exp_bits)) == 0) {
-      c.exp_table_size = i;
-      break;
-    }
-  }
+  c.exp_table_size = ExpTableSizeToZero(c.score_unit, c.exp_bits);
   // Round-trip through the checks a loader applies.
   LMC_ASSIGN_OR_RETURN(c, HfIntConfig::FromJson(c.ToJson()));
 
@@ -327,10 +322,7 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
     out.tensors().push_back({"rope_cos", "I32", {c.context, half}, TensorBytes(cs)});
     out.tensors().push_back({"rope_sin", "I32", {c.context, half}, TensorBytes(sn)});
   }
-  std::vector<int32_t> table(c.exp_table_size);
-  for (int i = 0; i < c.exp_table_size; ++i) {
-    table[i] = static_cast<int32_t>(std::llround(std::ldexp(std::exp(-double(i) / c.score_unit), c.exp_bits)));
-  }
+  const std::vector<int32_t> table = ExpTable(c.score_unit, c.exp_bits, c.exp_table_size);
   out.tensors().push_back({"exp_table", "I32", {c.exp_table_size}, TensorBytes(table)});
   return SerializeSafetensors(std::move(out.tensors()),
                               {{kHfIntConfigKey, c.ToJson()}, {kHfIntTokenizerKey, tokenizer_json}});

@@ -8,16 +8,13 @@
 #include <numeric>
 #include <random>
 
+#include "model/quantize.h"
+
 namespace lmc::hf {
 namespace {
 
-std::vector<int32_t> ExpTable() {
-  std::vector<int32_t> t;
-  for (int i = 0;; ++i) {
-    const int64_t v = std::llround(std::ldexp(std::exp(-i / 32.0), 24));
-    if (v == 0) return t;
-    t.push_back(static_cast<int32_t>(v));
-  }
+std::vector<int32_t> ExpTable() {  // what lmc convert writes
+  return lmc::ExpTable(32, 24, ExpTableSizeToZero(32, 24));
 }
 
 // Sums to 2^16, no zero, and no entry above 2^16 - 128 (each step costs at

@@ -59,6 +59,20 @@ absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<co
   return q;
 }
 
+std::vector<int32_t> ExpTable(int score_unit, int exp_bits, int size) {
+  std::vector<int32_t> table(size);
+  for (int i = 0; i < size; ++i) {
+    table[i] = static_cast<int32_t>(std::llround(std::ldexp(std::exp(-double(i) / score_unit), exp_bits)));
+  }
+  return table;
+}
+
+int ExpTableSizeToZero(int score_unit, int exp_bits) {
+  int i = 0;
+  while (std::llround(std::ldexp(std::exp(-double(i) / score_unit), exp_bits)) != 0) ++i;
+  return i;
+}
+
 void AppendLinear(const std::string& name, const QuantLinear& l, std::vector<TensorData>* out) {
   out->push_back({name + ".w", "I8", {l.rows, l.cols}, TensorBytes(l.w)});
   out->push_back({name + ".m", "I32", {l.rows}, TensorBytes(l.m)});

@@ -40,6 +40,12 @@ absl::StatusOr<QuantLinear> QuantizeLinear(const std::string& name, std::span<co
                                            int rows, int cols, std::span<const double> b,
                                            double s_in, std::span<const double> s_out);
 
+// The softmax's exponential table (docs/model.md): entry i is
+// round(2^exp_bits * exp(-i / score_unit)), for i < size.
+std::vector<int32_t> ExpTable(int score_unit, int exp_bits, int size);
+// The size that ends the table before its first zero entry.
+int ExpTableSizeToZero(int score_unit, int exp_bits);
+
 template <typename T>
 std::string TensorBytes(const std::vector<T>& v) {
   std::string s(v.size() * sizeof(T), '\0');

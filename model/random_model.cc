@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 
 namespace lmc {
@@ -79,10 +80,7 @@ std::string MakeRandomModel(const ModelConfig& c, uint64_t seed) {
   }
   AddLinear("head", ModelConfig::kVocab, d, c.norm_steps, 3.0 * c.score_unit, rng, &t);
   t.push_back({"alibi", "I32", {c.n_heads}, Raw(c.AlibiSlopes())});
-  std::vector<int32_t> table(c.exp_table_size);
-  for (int i = 0; i < c.exp_table_size; ++i) {
-    table[i] = static_cast<int32_t>(std::llround(std::ldexp(std::exp(-double(i) / c.score_unit), c.exp_bits)));
-  }
+  const std::vector<int32_t> table = ExpTable(c.score_unit, c.exp_bits, c.exp_table_size);
   t.push_back({"exp_table", "I32", {c.exp_table_size}, Raw(table)});
   return SerializeSafetensors(std::move(t), {{"lmc.config", c.ToJson()}});
 }

@@ -105,11 +105,7 @@ absl::StatusOr<std::string> ExportIntModel(FloatModel& model, const Corpus& cali
   if (!st.ok()) return st;
   std::vector<int32_t> slopes = c.AlibiSlopes();
   t.push_back({"alibi", "I32", {c.n_heads}, TensorBytes(slopes)});
-  std::vector<int32_t> table(c.exp_table_size);
-  for (int i = 0; i < c.exp_table_size; ++i) {
-    table[i] = static_cast<int32_t>(
-        std::llround(std::ldexp(std::exp(-double(i) / c.score_unit), c.exp_bits)));
-  }
+  const std::vector<int32_t> table = ExpTable(c.score_unit, c.exp_bits, c.exp_table_size);
   t.push_back({"exp_table", "I32", {c.exp_table_size}, TensorBytes(table)});
   // Informational only: the float activation scales the integers were derived from.
   t.push_back({"info.act_scales", "F32", {int64_t(act_scales.size())}, TensorBytes(act_scales)});
