@@ -115,25 +115,6 @@ class Writer {
     return absl::OkStatus();
   }
 
-  absl::Status Multiplier(const std::string& name, double ratio) {
-    auto [m, s] = MultiplierShift(ratio);
-    if (m >= (int64_t{1} << 31)) return absl::OutOfRangeError(absl::StrCat("convert: ", name, " overflows"));
-    const std::vector<int64_t> v = {m, s};
-    t_.push_back({name, "I64", {2}, TensorBytes(v)});
-    return absl::OkStatus();
-  }
-  // One (m, s) pair per ratio: [n, 2].
-  absl::Status Multipliers(const std::string& name, std::span<const double> ratios) {
-    std::vector<int64_t> v;
-    for (double ratio : ratios) {
-      auto [m, s] = MultiplierShift(ratio);
-      if (m >= (int64_t{1} << 31)) return absl::OutOfRangeError(absl::StrCat("convert: ", name, " overflows"));
-      v.insert(v.end(), {m, s});
-    }
-    t_.push_back({name, "I64", {static_cast<int64_t>(ratios.size()), 2}, TensorBytes(v)});
-    return absl::OkStatus();
-  }
-
   void Residual(const std::string& name, const FloatTensor& f, int64_t rows, double unit) {
     const int64_t d = f.shape[1];
     std::vector<int32_t> v(rows * d);
@@ -274,7 +255,8 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
     LMC_RETURN_IF_ERROR(out.Linear(p + "q", src + "q", s_an, s_q));
     LMC_RETURN_IF_ERROR(out.Linear(p + "k", src + "k", s_an, s_k));
     LMC_RETURN_IF_ERROR(out.Linear(p + "v", src + "v", s_an, s_v));
-    LMC_RETURN_IF_ERROR(out.Multiplier(p + "score", s_q * s_k / std::sqrt(double(c.head_dim)) * c.score_unit));
+    const double score_ratio = s_q * s_k / std::sqrt(double(c.head_dim)) * c.score_unit;
+    LMC_RETURN_IF_ERROR(AppendMultipliers(p + "score", {&score_ratio, 1}, true, &out.tensors()));
     LMC_RETURN_IF_ERROR(out.Linear(p + "o", src + "o", s_att, unit));
     std::vector<int32_t> act(255);
     std::vector<double> s_hidden;  // steps of the down projection's input channels
@@ -300,7 +282,7 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
       for (int z = -127; z <= 127; ++z) act[z + 127] = static_cast<int32_t>(std::nearbyint(Silu(z * s_g) / s_silu));
       std::vector<double> ratios(c.d_ff);
       for (int i = 0; i < c.d_ff; ++i) ratios[i] = s_silu * s_u / s_hidden[i];
-      LMC_RETURN_IF_ERROR(out.Multipliers(p + "glu", ratios));
+      LMC_RETURN_IF_ERROR(AppendMultipliers(p + "glu", ratios, false, &out.tensors()));
     }
     out.tensors().push_back({p + "act", "I32", {255}, TensorBytes(act)});
     LMC_RETURN_IF_ERROR(out.Linear(p + "down", src + "down", s_hidden, unit));

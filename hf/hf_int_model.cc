@@ -37,18 +37,6 @@ absl::Status ReadNorm(const Safetensors& st, const std::string& name, int d, int
   return absl::OkStatus();
 }
 
-absl::Status ReadMultiplier(const Safetensors& st, const std::string& name, int64_t* m,
-                            int32_t* s) {
-  std::vector<int64_t> v;
-  LMC_RETURN_IF_ERROR(ReadTensor(st, name, "I64", {2}, &v));
-  if (v[0] < 0 || v[0] >= (int64_t{1} << 31) || v[1] < 1 || v[1] > 62) {
-    return Bad(name + " out of range");
-  }
-  *m = v[0];
-  *s = static_cast<int32_t>(v[1]);
-  return absl::OkStatus();
-}
-
 absl::Status CheckRange(const std::vector<int32_t>& v, int64_t lo, int64_t hi,
                         const std::string& name) {
   for (int32_t x : v) {
@@ -190,7 +178,13 @@ absl::StatusOr<std::unique_ptr<HfIntModel>> HfIntModel::FromBytes(std::string by
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "q", qd, d, &l.q));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "k", kvd, d, &l.k));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "v", kvd, d, &l.v));
-    LMC_RETURN_IF_ERROR(ReadMultiplier(st, p + "score", &l.score_m, &l.score_s));
+    {
+      std::vector<int64_t> sm;
+      std::vector<int32_t> ss;
+      LMC_RETURN_IF_ERROR(ReadMultipliers(st, p + "score", 0, &sm, &ss));
+      l.score_m = sm[0];
+      l.score_s = ss[0];
+    }
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "o", d, qd, &l.o));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "up", c.d_ff, d, &l.up));
     LMC_RETURN_IF_ERROR(ReadTensor(st, p + "act", "I32", {255}, &l.act));
@@ -199,15 +193,7 @@ absl::StatusOr<std::unique_ptr<HfIntModel>> HfIntModel::FromBytes(std::string by
     } else {
       LMC_RETURN_IF_ERROR(ReadLinear(st, p + "gate", c.d_ff, d, &l.gate));
       LMC_RETURN_IF_ERROR(CheckRange(l.act, -(1 << 16), 1 << 16, p + "act"));
-      std::vector<int64_t> glu;
-      LMC_RETURN_IF_ERROR(ReadTensor(st, p + "glu", "I64", {c.d_ff, 2}, &glu));
-      for (int f = 0; f < c.d_ff; ++f) {
-        if (glu[2 * f] < 0 || glu[2 * f] >= (int64_t{1} << 31) || glu[2 * f + 1] < 1 || glu[2 * f + 1] > 62) {
-          return Bad(p + "glu out of range");
-        }
-        l.glu_m.push_back(glu[2 * f]);
-        l.glu_s.push_back(static_cast<int32_t>(glu[2 * f + 1]));
-      }
+      LMC_RETURN_IF_ERROR(ReadMultipliers(st, p + "glu", c.d_ff, &l.glu_m, &l.glu_s));
     }
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "down", d, c.d_ff, &l.down));
   }

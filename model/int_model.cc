@@ -54,13 +54,11 @@ absl::StatusOr<std::unique_ptr<IntModel>> IntModel::FromBytes(
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "out", d, d, &l.out));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "ff1", c.d_ff, d, &l.ff1));
     LMC_RETURN_IF_ERROR(ReadLinear(st, p + "ff2", d, c.d_ff, &l.ff2));
-    std::vector<int64_t> score;
-    LMC_RETURN_IF_ERROR(ReadTensor(st, p + "score", "I64", {2}, &score));
-    if (score[0] < 0 || score[0] >= (int64_t{1} << 31) || score[1] < 1 || score[1] > 62) {
-      return absl::InvalidArgumentError(absl::StrCat("model: ", p, "score out of range"));
-    }
-    l.score_m = score[0];
-    l.score_s = static_cast<int32_t>(score[1]);
+    std::vector<int64_t> sm;
+    std::vector<int32_t> ss;
+    LMC_RETURN_IF_ERROR(ReadMultipliers(st, p + "score", 0, &sm, &ss));
+    l.score_m = sm[0];
+    l.score_s = ss[0];
   }
   LMC_RETURN_IF_ERROR(ReadLinear(st, "head", ModelConfig::kVocab, d, &m->head));
   LMC_RETURN_IF_ERROR(ReadTensor(st, "alibi", "I32", {c.n_heads}, &m->alibi));

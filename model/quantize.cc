@@ -73,6 +73,36 @@ int ExpTableSizeToZero(int score_unit, int exp_bits) {
   return i;
 }
 
+absl::Status AppendMultipliers(const std::string& name, std::span<const double> ratios,
+                               bool one_pair, std::vector<TensorData>* out) {
+  std::vector<int64_t> v;
+  for (double ratio : ratios) {
+    auto [m, s] = MultiplierShift(ratio);
+    if (m >= (int64_t{1} << 31)) return absl::OutOfRangeError(absl::StrCat("quantise: ", name, " overflows"));
+    v.insert(v.end(), {m, s});
+  }
+  std::vector<int64_t> shape = {2};
+  if (!one_pair) shape = {static_cast<int64_t>(ratios.size()), 2};
+  out->push_back({name, "I64", std::move(shape), TensorBytes(v)});
+  return absl::OkStatus();
+}
+
+absl::Status ReadMultipliers(const Safetensors& st, const std::string& name, int n,
+                             std::vector<int64_t>* m, std::vector<int32_t>* s) {
+  std::vector<int64_t> v;
+  LMC_RETURN_IF_ERROR(ReadTensor(st, name, "I64", n == 0 ? std::vector<int64_t>{2} : std::vector<int64_t>{n, 2}, &v));
+  m->clear();
+  s->clear();
+  for (size_t i = 0; i < v.size(); i += 2) {
+    if (v[i] < 0 || v[i] >= (int64_t{1} << 31) || v[i + 1] < 1 || v[i + 1] > 62) {
+      return absl::InvalidArgumentError(absl::StrCat("model: ", name, " out of range"));
+    }
+    m->push_back(v[i]);
+    s->push_back(static_cast<int32_t>(v[i + 1]));
+  }
+  return absl::OkStatus();
+}
+
 void AppendLinear(const std::string& name, const QuantLinear& l, std::vector<TensorData>* out) {
   out->push_back({name + ".w", "I8", {l.rows, l.cols}, TensorBytes(l.w)});
   out->push_back({name + ".m", "I32", {l.rows}, TensorBytes(l.m)});

@@ -66,6 +66,15 @@ absl::Status ReadTensor(const Safetensors& st, const std::string& name, const ch
   return absl::OkStatus();
 }
 
+// Multiplier/shift pairs (MultiplierShift of each ratio), stored as I64 [2]
+// when `one_pair`, else [n, 2]. OUT_OF_RANGE for a multiplier of 2^31 or more.
+absl::Status AppendMultipliers(const std::string& name, std::span<const double> ratios,
+                               bool one_pair, std::vector<TensorData>* out);
+// Reads such pairs: shape [2] for n = 0 (one pair), else [n, 2]; each m in
+// [0, 2^31) and s in [1, 62] (the bounds of docs/model.md), else INVALID_ARGUMENT.
+absl::Status ReadMultipliers(const Safetensors& st, const std::string& name, int n,
+                             std::vector<int64_t>* m, std::vector<int32_t>* s);
+
 // Reads and checks NAME.{w,m,s,b} (the bounds of docs/model.md) and, unless
 // `pack` is false (a table read row by row, such as an embedding), packs the
 // weights for kernels::MatMul.

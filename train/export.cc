@@ -88,9 +88,9 @@ absl::StatusOr<std::string> ExportIntModel(FloatModel& model, const Corpus& cali
       merged.bytes = parts[f].bytes + parts[4 + f].bytes + parts[8 + f].bytes;
       t.push_back(std::move(merged));
     }
-    auto [sm, ss] = MultiplierShift(sq * sk / std::sqrt(double(c.head_dim())) * c.score_unit);
-    std::vector<int64_t> score = {sm, ss};
-    t.push_back({p + "score", "I64", {2}, TensorBytes(score)});
+    const double score_ratio = sq * sk / std::sqrt(double(c.head_dim())) * c.score_unit;
+    absl::Status score_st = AppendMultipliers(p + "score", {&score_ratio, 1}, true, &t);
+    if (!score_st.ok()) return score_st;
     absl::Status st;
     st = QuantLinear(p + "out", blk->out->weight, blk->out->bias, sv, s_res, &t);
     if (!st.ok()) return st;
