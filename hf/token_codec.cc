@@ -24,6 +24,29 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(t, work)));
 }
 
+// Sessions for chunks [begin, end), each with room for the BOS and the tokens
+// it is fed (a chunk's last token is coded, not fed). With a BOS, it is fed to
+// every session and first[i] gets the logits of chunk i's first token;
+// otherwise first[i] is left as it is (flat: all 0).
+std::vector<std::unique_ptr<HfSession>> StartChunks(const HfIntModel& m,
+                                                    std::span<const uint32_t> lengths,
+                                                    size_t begin, size_t end,
+                                                    std::span<int32_t* const> first) {
+  const HfIntConfig& c = m.config();
+  std::vector<std::unique_ptr<HfSession>> sessions;
+  for (size_t i = begin; i < end; ++i) {
+    const int room = static_cast<int>(lengths[i]) + (c.bos >= 0 ? 1 : 0);
+    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
+  }
+  if (c.bos >= 0) {
+    std::vector<HfSession*> all;
+    for (const auto& s : sessions) all.push_back(s.get());
+    const std::vector<uint32_t> bos(all.size(), static_cast<uint32_t>(c.bos));
+    HfSession::FeedBatch(all, bos, first);
+  }
+  return sessions;
+}
+
 // Decodes chunks [begin, end) in lockstep, one position per step (a token must
 // be read before it can be fed). code(i, t, coder) reads token t of chunk i
 // with the coder set to its logits and returns it. A chunk's first token comes
@@ -34,25 +57,13 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
                        size_t end, const TokenCodecOptions& opt, Code code) {
   const HfIntConfig& c = m.config();
   const size_t n = end - begin;
-  std::vector<std::unique_ptr<HfSession>> sessions;
   std::vector<std::vector<int32_t>> logits(n, std::vector<int32_t>(c.vocab_size, 0));
+  std::vector<int32_t*> outs;
+  for (auto& l : logits) outs.push_back(l.data());
+  const std::vector<std::unique_ptr<HfSession>> sessions = StartChunks(m, lengths, begin, end, outs);
   TokenCoder coder(m.exp_table);  // one for the group: its tables are per token
   std::vector<HfSession*> feed;
   std::vector<uint32_t> tokens;
-  std::vector<int32_t*> outs;
-  // Room for the BOS and the tokens fed (the last token is coded, not fed).
-  for (size_t i = 0; i < n; ++i) {
-    const int room = static_cast<int>(lengths[begin + i]) + (c.bos >= 0 ? 1 : 0);
-    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
-  }
-  if (c.bos >= 0) {
-    for (size_t i = 0; i < n; ++i) {
-      feed.push_back(sessions[i].get());
-      tokens.push_back(static_cast<uint32_t>(c.bos));
-      outs.push_back(logits[i].data());
-    }
-    HfSession::FeedBatch(feed, tokens, outs);
-  }
   const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
   for (uint32_t t = 0; t < longest; ++t) {
     if (opt.check) LMC_RETURN_IF_ERROR(opt.check());
@@ -114,25 +125,14 @@ absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uin
   const HfIntConfig& c = m.config();
   const size_t n = end - begin, V = static_cast<size_t>(c.vocab_size);
   const auto token = [&](size_t i, uint32_t j) { return ids[(begin + i) * chunk_tokens + j]; };
-  std::vector<std::unique_ptr<HfSession>> sessions;
-  for (size_t i = 0; i < n; ++i) {
-    const int room = static_cast<int>(lengths[begin + i]) + (c.bos >= 0 ? 1 : 0);
-    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
-  }
-  TokenCoder coder(m.exp_table);
   std::vector<int32_t> logits(n * V, 0);  // flat unless the BOS is fed
+  std::vector<int32_t*> outs;
+  for (size_t i = 0; i < n; ++i) outs.push_back(&logits[i * V]);
+  const std::vector<std::unique_ptr<HfSession>> sessions = StartChunks(m, lengths, begin, end, outs);
+  TokenCoder coder(m.exp_table);
   std::vector<HfSession*> feed;
   std::vector<uint32_t> tokens;
-  std::vector<int32_t*> outs;
   std::vector<std::pair<size_t, uint32_t>> coded;  // per row: chunk, token coded
-  if (c.bos >= 0) {
-    for (size_t i = 0; i < n; ++i) {
-      feed.push_back(sessions[i].get());
-      tokens.push_back(static_cast<uint32_t>(c.bos));
-      outs.push_back(&logits[i * V]);
-    }
-    HfSession::FeedBatch(feed, tokens, outs);
-  }
   for (size_t i = 0; i < n; ++i) {
     coder.SetLogits(std::span<const int32_t>(&logits[i * V], V));
     coder.Encode(token(i, 0), &(*enc)[begin + i]);
