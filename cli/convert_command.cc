@@ -72,7 +72,8 @@ int RunConvertCommand(int argc, char** argv) {
     if (!text.ok()) return Fail(calibration_file, text.status());
     opt.calibration = *std::move(text);
   }
-  absl::StatusOr<std::string> file = hf::Convert(*ck, *tok, opt);
+  hf::FloatRun calibration;
+  absl::StatusOr<std::string> file = hf::Convert(*ck, *tok, opt, &calibration);
   if (!file.ok()) return Fail(dir, file.status());
   std::error_code ec;
   std::string path = out;
@@ -89,18 +90,15 @@ int RunConvertCommand(int argc, char** argv) {
               (*m)->fingerprint_hex().c_str(), path.c_str(), c.source.c_str(),
               static_cast<long long>((*m)->parameters()), c.vocab_size, c.context,
               (*m)->tokenizer().ignores_normalizer() ? " (tokenizer normalizer left out)" : "");
-  // What the conversion costs, on the calibration text.
-  std::vector<uint32_t> ids = (*m)->tokenizer().Encode(
-      opt.calibration.empty() ? hf::DefaultCalibrationText() : std::string_view(opt.calibration));
-  if (ids.size() > static_cast<size_t>(opt.calibration_tokens)) ids.resize(opt.calibration_tokens);
-  if (ids.size() >= 2) {
-    absl::StatusOr<hf::ConversionQuality> q = hf::MeasureConversion(*ck, **m, ids);
-    if (!q.ok()) return Fail("measuring", q.status());
+  // What the conversion costs, on the calibration text (the float model's run
+  // that calibrated it).
+  const hf::ConversionQuality q = hf::MeasureConversion(**m, calibration);
+  if (q.tokens > 0) {
     std::printf("calibration text, %lld tokens: float %.4f bits/token, integer %.4f bits/token (%+.2f%%), "
                 "KL(float || integer) %.5f bits/token\n",
-                static_cast<long long>(q->tokens), q->float_bits / q->tokens,
-                q->integer_bits / q->tokens, 100 * (q->integer_bits / q->float_bits - 1),
-                q->kl_bits / q->tokens);
+                static_cast<long long>(q.tokens), q.float_bits / q.tokens,
+                q.integer_bits / q.tokens, 100 * (q.integer_bits / q.float_bits - 1),
+                q.kl_bits / q.tokens);
   }
   return 0;
 }

@@ -177,7 +177,7 @@ std::vector<double> NormSteps(const Checkpoint& ck, const Ranges& r, const std::
 std::string_view DefaultCalibrationText() { return kDefaultCalibration; }
 
 absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tokenizer_json,
-                                    const ConvertOptions& opt) {
+                                    const ConvertOptions& opt, FloatRun* calibration) {
   const HfConfig& hc = ck.config();
   for (const auto& [name, t] : ck.tensors()) {
     for (float x : t.data) {
@@ -216,10 +216,14 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
   if (ids.empty()) return absl::InvalidArgumentError("convert: the calibration text is empty");
   FloatModel fm(ck);
   Ranges r;
-  for (const auto& w : Windows(ids, c)) {
-    LMC_RETURN_IF_ERROR(fm.Logits(w, [&](std::string_view p, std::span<const double> v) { r.See(p, v); })
-                            .status());
+  FloatRun run;
+  run.windows = Windows(ids, c);
+  for (const auto& w : run.windows) {
+    LMC_ASSIGN_OR_RETURN(std::vector<float> logits,
+                         fm.Logits(w, [&](std::string_view p, std::span<const double> v) { r.See(p, v); }));
+    run.logits.push_back(std::move(logits));
   }
+  if (calibration != nullptr) *calibration = std::move(run);
 
   Writer out(ck);
   const double unit = r.Max("resid") / (1 << 22);  // the residual stream's step
@@ -312,12 +316,23 @@ absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tok
 
 absl::StatusOr<ConversionQuality> MeasureConversion(const Checkpoint& ck, const HfIntModel& m,
                                                     const std::vector<uint32_t>& ids) {
+  FloatModel fm(ck);
+  FloatRun run;
+  run.windows = Windows(ids, m.config());
+  for (const auto& w : run.windows) {
+    LMC_ASSIGN_OR_RETURN(std::vector<float> logits, fm.Logits(w));
+    run.logits.push_back(std::move(logits));
+  }
+  return MeasureConversion(m, run);
+}
+
+ConversionQuality MeasureConversion(const HfIntModel& m, const FloatRun& run) {
   const HfIntConfig& c = m.config();
   const int64_t V = c.vocab_size;
-  FloatModel fm(ck);
   ConversionQuality q;
-  for (const auto& w : Windows(ids, c)) {
-    LMC_ASSIGN_OR_RETURN(std::vector<float> fl, fm.Logits(w));
+  for (size_t wi = 0; wi < run.windows.size(); ++wi) {
+    const std::vector<uint32_t>& w = run.windows[wi];
+    const std::vector<float>& fl = run.logits[wi];
     HfSession s(m);
     TokenCoder coder(m.exp_table);
     std::vector<int32_t> logits;

@@ -31,11 +31,20 @@ struct ConvertOptions {
   double smooth_alpha = 0.5;
 };
 
+// The float model's logits over token windows (each a chunk as the codec
+// cuts it, after the BOS when there is one).
+struct FloatRun {
+  std::vector<std::vector<uint32_t>> windows;
+  std::vector<std::vector<float>> logits;  // per window, [tokens][vocab]
+};
+
 // The converted model file (safetensors bytes). INVALID_ARGUMENT for a
 // tokenizer that does not fit the checkpoint or a bad option, OUT_OF_RANGE for
-// weights or scales outside what the integer format holds.
+// weights or scales outside what the integer format holds. `calibration`, when
+// given, receives the float model's run on the calibration text, so that the
+// conversion can be measured on it without running the float model again.
 absl::StatusOr<std::string> Convert(const Checkpoint& ck, const std::string& tokenizer_json,
-                                    const ConvertOptions& opt);
+                                    const ConvertOptions& opt, FloatRun* calibration = nullptr);
 
 // The text used when ConvertOptions::calibration is empty.
 std::string_view DefaultCalibrationText();
@@ -50,6 +59,8 @@ struct ConversionQuality {
 };
 absl::StatusOr<ConversionQuality> MeasureConversion(const Checkpoint& ck, const HfIntModel& m,
                                                     const std::vector<uint32_t>& ids);
+// The same against a float run already made (Convert's calibration run).
+ConversionQuality MeasureConversion(const HfIntModel& m, const FloatRun& run);
 
 }  // namespace lmc::hf
 
