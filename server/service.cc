@@ -54,6 +54,17 @@ hf::TokenCodecOptions CompressorService::ConvertedOptions(
   return o;
 }
 
+absl::Status CompressorService::SubmitConverted(
+    ServedModel* m, bool compress, std::string_view input,
+    std::shared_ptr<CallFlags> flags, ConvertedDone done) {
+  return m->runner->Submit(
+      [this, m, compress, input, flags, done = std::move(done)] {
+        const hf::TokenCodecOptions opt = ConvertedOptions(flags);
+        done(compress ? hf::CompressTokens(*m->converted, input, opt)
+                      : hf::DecompressTokens(*m->converted, input, opt));
+      });
+}
+
 absl::StatusOr<ServedModel*> CompressorService::ConvertedFor(std::string_view frame) {
   absl::StatusOr<ParsedFrame> p = ParseFrame(frame);
   if (!p.ok() || p->header.front_end != FrontEnd::kTokens) return nullptr;  // not a token frame
@@ -101,16 +112,17 @@ grpc::ServerUnaryReactor* CompressorService::Compress(grpc::CallbackServerContex
   }
   if ((*served)->converted != nullptr) {
     ServedModel* m = *served;
-    absl::Status s = m->runner->Submit([call, req, resp, m, this] {
-      absl::StatusOr<std::string> frame =
-          hf::CompressTokens(*m->converted, req->data(), ConvertedOptions(call->flags()));
-      if (!frame.ok()) return call->Done(frame.status());
-      resp->set_frame(*std::move(frame));
-      resp->set_model_fingerprint(m->fingerprint_hex());
-      resp->set_original_bytes(req->data().size());
-      call->metrics().Compressed(m->name, req->data().size(), resp->frame().size());
-      call->Done(absl::OkStatus());
-    });
+    absl::Status s = SubmitConverted(
+        m, true, req->data(), call->flags(),
+        [call, req, resp, m](absl::StatusOr<std::string> frame) {
+          if (!frame.ok()) return call->Done(frame.status());
+          resp->set_frame(*std::move(frame));
+          resp->set_model_fingerprint(m->fingerprint_hex());
+          resp->set_original_bytes(req->data().size());
+          call->metrics().Compressed(m->name, req->data().size(),
+                                     resp->frame().size());
+          call->Done(absl::OkStatus());
+        });
     if (!s.ok()) call->Done(s);
     return call;
   }
@@ -155,14 +167,15 @@ grpc::ServerUnaryReactor* CompressorService::Decompress(grpc::CallbackServerCont
       return call;
     }
     ServedModel* m = *conv;
-    absl::Status s = m->runner->Submit([call, req, resp, m, this] {
-      absl::StatusOr<std::string> data =
-          hf::DecompressTokens(*m->converted, req->frame(), ConvertedOptions(call->flags()));
-      if (!data.ok()) return call->Done(data.status());
-      resp->set_data(*std::move(data));
-      call->metrics().Decompressed(m->name, resp->data().size(), req->frame().size());
-      call->Done(absl::OkStatus());
-    });
+    absl::Status s = SubmitConverted(
+        m, false, req->frame(), call->flags(),
+        [call, req, resp, m](absl::StatusOr<std::string> data) {
+          if (!data.ok()) return call->Done(data.status());
+          resp->set_data(*std::move(data));
+          call->metrics().Decompressed(m->name, resp->data().size(),
+                                       req->frame().size());
+          call->Done(absl::OkStatus());
+        });
     if (!s.ok()) call->Done(s);
     return call;
   }

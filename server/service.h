@@ -6,6 +6,7 @@
 #define LMC_SERVER_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 
 #include "hf/token_codec.h"
 #include "lmc/v1/compressor.grpc.pb.h"
@@ -55,11 +56,21 @@ class CompressorService final : public v1::Compressor::CallbackService {
   // error: not served, over the output limit). nullptr for every other frame,
   // which the byte models' path handles (and reports, if malformed).
   absl::StatusOr<ServedModel*> ConvertedFor(std::string_view frame);
-  // How a converted model's call runs: its share of the cores, stopped by the
-  // call's deadline or cancellation.
-  hf::TokenCodecOptions ConvertedOptions(const std::shared_ptr<CallFlags>& flags) const;
+  // A converted model's compression of `data` or decompression of `frame`,
+  // queued on its runner; `done` gets the frame or the original (or the
+  // error) on a runner thread. The input must live until then. The work takes
+  // this call's share of the cores and stops at its deadline or cancellation.
+  // RESOURCE_EXHAUSTED, without calling `done`, when the queue is full.
+  using ConvertedDone = std::function<void(absl::StatusOr<std::string>)>;
+  absl::Status SubmitConverted(ServedModel* m, bool compress,
+                               std::string_view input,
+                               std::shared_ptr<CallFlags> flags,
+                               ConvertedDone done);
 
  private:
+  hf::TokenCodecOptions ConvertedOptions(
+      const std::shared_ptr<CallFlags>& flags) const;
+
   ModelRegistry* models_;
   const ServerConfig& config_;
   ServerMetrics& metrics_;

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
 #include "engine/codec.h"
-#include "hf/token_codec.h"
 #include "media/front_ends.h"
 #include "server/service.h"
 
@@ -132,12 +131,13 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
     segment_ = input_.substr(0, n);
     input_.erase(0, n);
     if (served_->converted != nullptr) {  // a converted model: its runner, one frame
-      absl::Status s = served_->runner->Submit([this] {
-        absl::StatusOr<std::string> frame = hf::CompressTokens(
-            *served_->converted, segment_, service_->ConvertedOptions(flags_));
-        if (!frame.ok()) return Done(frame.status());
-        WriteFrame(*std::move(frame));
-      });
+      absl::Status s =
+          service_->SubmitConverted(served_, true, segment_, flags_,
+                                    [this](absl::StatusOr<std::string> frame) {
+                                      if (!frame.ok())
+                                        return Done(frame.status());
+                                      WriteFrame(*std::move(frame));
+                                    });
       if (!s.ok()) Done(s);
       return;
     }
@@ -224,13 +224,13 @@ class DecompressStreamCall : public StreamCall<v1::DecompressRequest, v1::Decomp
     if (!conv.ok()) return Done(conv.status());
     if (*conv != nullptr) {  // BPE tokens: the converted model's runner
       ServedModel* m = *conv;
-      absl::Status s = m->runner->Submit([this, m] {
-        absl::StatusOr<std::string> data =
-            hf::DecompressTokens(*m->converted, frame_, service_->ConvertedOptions(flags_));
-        if (!data.ok()) return Done(data.status());
-        served_name_ = m->name;
-        Decoded(*std::move(data));
-      });
+      absl::Status s = service_->SubmitConverted(
+          m, false, frame_, flags_,
+          [this, m](absl::StatusOr<std::string> data) {
+            if (!data.ok()) return Done(data.status());
+            served_name_ = m->name;
+            Decoded(*std::move(data));
+          });
       if (!s.ok()) Done(s);
       return;
     }
