@@ -17,6 +17,7 @@
 #include "hf/hf_session.h"
 #include "hf/tiny_checkpoint.h"
 #include "hf/token_codec.h"
+#include "tokenizer/test_tokenizer.h"
 #include "model/random_model.h"
 
 namespace lmc::hf {
@@ -29,7 +30,7 @@ constexpr char kText[] =
     "interpretation. Then the rain started, and the three of them ran in. ";
 
 std::string TokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges) {
-  return testing::ByteLevelTokenizerJson(merges);
+  return tokenizer::testing::ByteLevelTokenizerJson(merges);
 }
 
 const std::vector<std::pair<std::string, std::string>> kMerges = {

@@ -10,7 +10,7 @@
 #include "hf/checkpoint.h"
 #include "hf/convert.h"
 #include "model/safetensors.h"
-#include "tokenizer/byte_level.h"
+#include "tokenizer/test_tokenizer.h"
 
 namespace lmc::hf::testing {
 
@@ -159,28 +159,6 @@ Tensors LlamaTensors(const TinyShape& s, bool tied, bool bias) {
   return t;
 }
 
-std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges) {
-  const auto spell = [](std::string_view bytes) {
-    std::string s;
-    tokenizer::AppendByteLevel(bytes, &s);
-    return s;
-  };
-  json vocab = json::object(), m = json::array();
-  uint32_t id = 0;
-  for (int b = 0; b < 256; ++b) vocab[spell(std::string(1, static_cast<char>(b)))] = id++;
-  for (const auto& [l, r] : merges) {
-    m.push_back(spell(l) + " " + spell(r));
-    if (!vocab.contains(spell(l + r))) vocab[spell(l + r)] = id++;
-  }
-  return json{{"version", "1.0"},
-              {"normalizer", nullptr},
-              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-              {"decoder", {{"type", "ByteLevel"}}},
-              {"added_tokens", json::array()},
-              {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}}}}
-      .dump();
-}
-
 absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
   const TinyShape shape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
                         .scale = 0.125f, .unit_norms = true};
@@ -192,7 +170,7 @@ absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
     for (float& x : tensor.v) x += (seed - 1) * 0.01f * static_cast<int>(rng() % 3 - 1);
   }
   const std::string dir = Write(config, t);
-  const std::string tok = ByteLevelTokenizerJson({{"t", "h"}, {"h", "e"}, {"th", "e"}, {" ", "t"},
+  const std::string tok = tokenizer::testing::ByteLevelTokenizerJson({{"t", "h"}, {"h", "e"}, {"th", "e"}, {" ", "t"},
                                                   {" t", "he"}, {"e", "r"}, {"i", "n"}, {" ", "a"},
                                                   {"a", "n"}, {"o", "n"}, {"r", "e"}, {"e", "s"},
                                                   {"in", "g"}, {" ", "th"}});

@@ -51,10 +51,6 @@ nlohmann::json LlamaConfig(const TinyShape& s, const std::string& arch = "LlamaF
                            bool tied = false);
 Tensors LlamaTensors(const TinyShape& s, bool tied = false, bool bias = false);
 
-// A GPT-2 style byte-level BPE tokenizer.json: the 256 bytes, then `merges`
-// in rank order (each pair's concatenation the next id).
-std::string ByteLevelTokenizerJson(const std::vector<std::pair<std::string, std::string>>& merges);
-
 // A converted model file (lmc convert) of a tiny random GPT-2: vocabulary 300,
 // a 14-merge English tokenizer, context 24, BOS 299. `seed` varies the weights.
 absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed = 1);

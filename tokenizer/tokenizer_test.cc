@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "nlohmann/json.hpp"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/test_tokenizer.h"
 
 namespace lmc::tokenizer {
 namespace {
@@ -30,20 +31,7 @@ std::string Spell(std::string_view bytes) {
 // order, each adding its concatenation as the next id; `extra` tokens after.
 json MakeTokenizer(const std::vector<std::pair<std::string, std::string>>& merges,
                    const std::vector<std::string>& extra = {}) {
-  json vocab = json::object(), m = json::array();
-  uint32_t id = 0;
-  for (int b = 0; b < 256; ++b) vocab[Spell(std::string(1, static_cast<char>(b)))] = id++;
-  for (const auto& [l, r] : merges) {
-    m.push_back(Spell(l) + " " + Spell(r));
-    if (!vocab.contains(Spell(l + r))) vocab[Spell(l + r)] = id++;
-  }
-  for (const std::string& e : extra) vocab[Spell(e)] = id++;
-  return {{"version", "1.0"},
-          {"normalizer", nullptr},
-          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-          {"decoder", {{"type", "ByteLevel"}}},
-          {"added_tokens", json::array()},
-          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}}}};
+  return json::parse(testing::ByteLevelTokenizerJson(merges, extra));
 }
 
 Tokenizer Make(const json& j) {
