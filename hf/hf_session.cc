@@ -78,8 +78,15 @@ int32_t Dot(const int32_t* a, const int32_t* b, int n) {
 
 }  // namespace
 
+namespace {
+// Positions a session holds: `positions`, at most the context; 0: the context.
+int Room(const HfIntConfig& c, int positions) {
+  return positions > 0 ? std::min(positions, c.context) : c.context;
+}
+}  // namespace
+
 HfSession::HfSession(const HfIntModel& model, int positions) : m_(model), c_(model.config()) {
-  const int room = positions > 0 ? std::min(positions, c_.context) : c_.context;
+  const int room = Room(c_, positions);
   const int kvd = c_.n_kv_heads * c_.head_dim;
   for (int l = 0; l < c_.n_layers; ++l) {
     k_.push_back(std::make_unique_for_overwrite<int32_t[]>(static_cast<size_t>(room) * kvd));
@@ -90,7 +97,7 @@ HfSession::HfSession(const HfIntModel& model, int positions) : m_(model), c_(mod
 }
 
 size_t HfSession::CacheBytes(const HfIntConfig& c, int positions) {
-  const size_t room = positions > 0 ? std::min(positions, c.context) : c.context;
+  const size_t room = Room(c, positions);
   return room * c.n_layers * c.n_kv_heads * c.head_dim * (sizeof(int32_t) + sizeof(int8_t));
 }
 
