@@ -159,16 +159,13 @@ Tensors LlamaTensors(const TinyShape& s, bool tied, bool bias) {
   return t;
 }
 
-absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
-  const TinyShape shape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
-                        .scale = 0.125f, .unit_norms = true};
-  json config = Gpt2Config(shape);
-  config["bos_token_id"] = 299;
-  Tensors t = Gpt2Tensors(shape);
-  std::mt19937 rng(seed);
-  for (auto& [name, tensor] : t) {
-    for (float& x : tensor.v) x += (seed - 1) * 0.01f * static_cast<int>(rng() % 3 - 1);
-  }
+namespace {
+
+const TinyShape kConvertedShape{.vocab = 300, .d = 32, .ff = 64, .positions = 64, .layers = 2,
+                                .scale = 0.125f, .unit_norms = true};
+
+// Converts a tiny checkpoint with the 14-merge English tokenizer, context 24.
+absl::StatusOr<std::string> ConvertTiny(const json& config, const Tensors& t) {
   const std::string dir = Write(config, t);
   const std::string tok = tokenizer::testing::ByteLevelTokenizerJson({{"t", "h"}, {"h", "e"}, {"th", "e"}, {" ", "t"},
                                                   {" t", "he"}, {"e", "r"}, {"i", "n"}, {" ", "a"},
@@ -179,6 +176,23 @@ absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
   ConvertOptions opt;
   opt.context = 24;
   return Convert(*ck, tok, opt);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed) {
+  json config = Gpt2Config(kConvertedShape);
+  config["bos_token_id"] = 299;
+  Tensors t = Gpt2Tensors(kConvertedShape);
+  std::mt19937 rng(seed);
+  for (auto& [name, tensor] : t) {
+    for (float& x : tensor.v) x += (seed - 1) * 0.01f * static_cast<int>(rng() % 3 - 1);
+  }
+  return ConvertTiny(config, t);
+}
+
+absl::StatusOr<std::string> TinyConvertedLlama(const std::string& arch, bool bias) {
+  return ConvertTiny(LlamaConfig(kConvertedShape, arch), LlamaTensors(kConvertedShape, false, bias));
 }
 
 }  // namespace lmc::hf::testing

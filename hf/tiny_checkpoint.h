@@ -54,6 +54,10 @@ Tensors LlamaTensors(const TinyShape& s, bool tied = false, bool bias = false);
 // A converted model file (lmc convert) of a tiny random GPT-2: vocabulary 300,
 // a 14-merge English tokenizer, context 24, BOS 299. `seed` varies the weights.
 absl::StatusOr<std::string> TinyConvertedGpt2(uint32_t seed = 1);
+// The same for a tiny random Llama-family model (grouped-query attention, no
+// BOS); `bias`: Qwen2's q/k/v biases.
+absl::StatusOr<std::string> TinyConvertedLlama(const std::string& arch = "LlamaForCausalLM",
+                                               bool bias = false);
 
 }  // namespace lmc::hf::testing
 

@@ -12,7 +12,7 @@
 #include "core/range_coder.h"
 #include "core/status_macros.h"
 #include "core/varint.h"
-#include "hf/hf_session.h"
+#include "hf/hf_backend.h"
 #include "hf/token_coder.h"
 
 namespace lmc::hf {
@@ -24,27 +24,28 @@ int Threads(const TokenCodecOptions& opt, size_t work) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(t, work)));
 }
 
-// Sessions for chunks [begin, end), each with room for the BOS and the tokens
+// A group for chunks [begin, end), each with room for the BOS and the tokens
 // it is fed (a chunk's last token is coded, not fed). With a BOS, it is fed to
-// every session and first[i] gets the logits of chunk i's first token;
+// every chunk and first[i] gets the logits of chunk i's first token;
 // otherwise first[i] is left as it is (flat: all 0).
-std::vector<std::unique_ptr<HfSession>> StartChunks(const HfIntModel& m,
-                                                    std::span<const uint32_t> lengths,
-                                                    size_t begin, size_t end,
-                                                    std::span<int32_t* const> first) {
+absl::StatusOr<std::unique_ptr<ChunkGroup>> StartChunks(const HfIntModel& m,
+                                                        const HfBackend& backend,
+                                                        std::span<const uint32_t> lengths,
+                                                        size_t begin, size_t end,
+                                                        std::span<int32_t* const> first) {
   const HfIntConfig& c = m.config();
-  std::vector<std::unique_ptr<HfSession>> sessions;
+  std::vector<int> rooms;
   for (size_t i = begin; i < end; ++i) {
-    const int room = static_cast<int>(lengths[i]) + (c.bos >= 0 ? 1 : 0);
-    sessions.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
+    rooms.push_back(std::max(1, static_cast<int>(lengths[i]) + (c.bos >= 0 ? 1 : 0)));
   }
+  LMC_ASSIGN_OR_RETURN(std::unique_ptr<ChunkGroup> group, backend.Start(rooms));
   if (c.bos >= 0) {
-    std::vector<HfSession*> all;
-    for (const auto& s : sessions) all.push_back(s.get());
+    std::vector<uint32_t> all(rooms.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint32_t>(i);
     const std::vector<uint32_t> bos(all.size(), static_cast<uint32_t>(c.bos));
-    HfSession::FeedBatch(all, bos, first);
+    LMC_RETURN_IF_ERROR(group->Feed(all, bos, first));
   }
-  return sessions;
+  return group;
 }
 
 // Decodes chunks [begin, end) in lockstep, one position per step (a token must
@@ -53,16 +54,18 @@ std::vector<std::unique_ptr<HfSession>> StartChunks(const HfIntModel& m,
 // after the BOS when the model has one, otherwise it is coded with all logits 0
 // (flat).
 template <typename Code>
-absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, size_t begin,
-                       size_t end, const TokenCodecOptions& opt, Code code) {
+absl::Status RunChunks(const HfIntModel& m, const HfBackend& backend,
+                       std::span<const uint32_t> lengths, size_t begin, size_t end,
+                       const TokenCodecOptions& opt, Code code) {
   const HfIntConfig& c = m.config();
   const size_t n = end - begin;
   std::vector<std::vector<int32_t>> logits(n, std::vector<int32_t>(c.vocab_size, 0));
   std::vector<int32_t*> outs;
   for (auto& l : logits) outs.push_back(l.data());
-  const std::vector<std::unique_ptr<HfSession>> sessions = StartChunks(m, lengths, begin, end, outs);
+  LMC_ASSIGN_OR_RETURN(const std::unique_ptr<ChunkGroup> group,
+                       StartChunks(m, backend, lengths, begin, end, outs));
   TokenCoder coder(m.exp_table);  // one for the group: its tables are per token
-  std::vector<HfSession*> feed;
+  std::vector<uint32_t> feed;
   std::vector<uint32_t> tokens;
   const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
   for (uint32_t t = 0; t < longest; ++t) {
@@ -76,12 +79,12 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
       coder.SetLogits(logits[i]);
       const uint32_t token = code(begin + i, t, coder);
       if (t + 1 < len) {
-        feed.push_back(sessions[i].get());
+        feed.push_back(static_cast<uint32_t>(i));
         tokens.push_back(token);
         outs.push_back(logits[i].data());
       }
     }
-    HfSession::FeedBatch(feed, tokens, outs);
+    if (!feed.empty()) LMC_RETURN_IF_ERROR(group->Feed(feed, tokens, outs));
   }
   return absl::OkStatus();
 }
@@ -90,12 +93,12 @@ absl::Status RunChunks(const HfIntModel& m, std::span<const uint32_t> lengths, s
 // the threads: enough chunks to turn the weights' matrix-vector products into
 // matrix-matrix ones, few enough that a group's key/value caches stay small.
 template <typename Run>
-absl::Status ForGroups(const HfIntModel& m, std::span<const uint32_t> lengths,
+absl::Status ForGroups(const HfBackend& backend, std::span<const uint32_t> lengths,
                        const TokenCodecOptions& opt, Run run) {
   const size_t n = lengths.size();
   const int threads = Threads(opt, n);
   const uint32_t longest = *std::max_element(lengths.begin(), lengths.end());
-  const size_t per_chunk = HfSession::CacheBytes(m.config(), static_cast<int>(longest) + 1);
+  const size_t per_chunk = backend.CacheBytes(static_cast<int>(longest) + 1);
   const size_t fit = std::max<size_t>(1, opt.cache_budget_bytes / threads / std::max<size_t>(1, per_chunk));
   const size_t group =
       std::min({static_cast<size_t>(std::max(1, opt.lockstep)), (n + threads - 1) / threads, fit});
@@ -111,15 +114,13 @@ absl::Status ForGroups(const HfIntModel& m, std::span<const uint32_t> lengths,
   return status;
 }
 
-// Rows (chunks x positions) a compressor's model pass takes at once.
-constexpr size_t kEncodeRows = 128;
-
 // Compresses chunks [begin, end): every token is known, so each pass feeds
-// several positions of every chunk (HfSession::FeedBatch rows), which gives
+// several positions of every chunk (rows of one ChunkGroup::Feed), which gives
 // the logits of stepping one position at a time with far fewer passes over
 // the weights. Token j + 1 of a chunk is coded from the logits of feeding
 // token j; token 0 from the BOS's, or flat.
-absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uint32_t chunk_tokens,
+absl::Status EncodeGroup(const HfIntModel& m, const HfBackend& backend,
+                         std::span<const uint32_t> ids, uint32_t chunk_tokens,
                          std::span<const uint32_t> lengths, size_t begin, size_t end,
                          const TokenCodecOptions& opt, std::vector<RangeEncoder>* enc) {
   const HfIntConfig& c = m.config();
@@ -128,9 +129,10 @@ absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uin
   std::vector<int32_t> logits(n * V, 0);  // flat unless the BOS is fed
   std::vector<int32_t*> outs;
   for (size_t i = 0; i < n; ++i) outs.push_back(&logits[i * V]);
-  const std::vector<std::unique_ptr<HfSession>> sessions = StartChunks(m, lengths, begin, end, outs);
+  LMC_ASSIGN_OR_RETURN(const std::unique_ptr<ChunkGroup> group,
+                       StartChunks(m, backend, lengths, begin, end, outs));
   TokenCoder coder(m.exp_table);
-  std::vector<HfSession*> feed;
+  std::vector<uint32_t> feed;
   std::vector<uint32_t> tokens;
   std::vector<std::pair<size_t, uint32_t>> coded;  // per row: chunk, token coded
   for (size_t i = 0; i < n; ++i) {
@@ -138,7 +140,8 @@ absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uin
     coder.Encode(token(i, 0), &(*enc)[begin + i]);
   }
   const uint32_t longest = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
-  const uint32_t step = static_cast<uint32_t>(std::max<size_t>(1, kEncodeRows / n));
+  const uint32_t step =
+      static_cast<uint32_t>(std::max<size_t>(1, static_cast<size_t>(std::max(1, opt.encode_rows)) / n));
   for (uint32_t t = 0; t + 1 < longest; t += step) {  // tokens t .. t+step-1 are fed
     if (opt.check) LMC_RETURN_IF_ERROR(opt.check());
     feed.clear();
@@ -147,7 +150,7 @@ absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uin
     for (size_t i = 0; i < n; ++i) {
       const uint32_t last_fed = lengths[begin + i] - 1;  // the last token is coded, not fed
       for (uint32_t j = t; j < std::min(t + step, last_fed); ++j) {
-        feed.push_back(sessions[i].get());
+        feed.push_back(static_cast<uint32_t>(i));
         tokens.push_back(token(i, j));
         coded.emplace_back(i, j + 1);
       }
@@ -155,7 +158,7 @@ absl::Status EncodeGroup(const HfIntModel& m, std::span<const uint32_t> ids, uin
     logits.resize(feed.size() * V);
     outs.clear();
     for (size_t r = 0; r < feed.size(); ++r) outs.push_back(&logits[r * V]);
-    HfSession::FeedBatch(feed, tokens, outs);
+    if (!feed.empty()) LMC_RETURN_IF_ERROR(group->Feed(feed, tokens, outs));
     for (size_t r = 0; r < coded.size(); ++r) {
       coder.SetLogits(std::span<const int32_t>(&logits[r * V], V));
       coder.Encode(token(coded[r].first, coded[r].second), &(*enc)[begin + coded[r].first]);
@@ -198,8 +201,10 @@ absl::StatusOr<std::string> CompressTokens(const HfIntModel& model, std::string_
           static_cast<uint32_t>(std::min<size_t>(h.chunk_tokens, ids.size() - i * h.chunk_tokens));
     }
     std::vector<RangeEncoder> encoders(n);
-    LMC_RETURN_IF_ERROR(ForGroups(model, lengths, opt, [&](size_t b, size_t e) {
-      return EncodeGroup(model, ids, h.chunk_tokens, lengths, b, e, opt, &encoders);
+    const std::unique_ptr<HfBackend> kernels = opt.backend ? nullptr : KernelBackend(model);
+    const HfBackend& backend = opt.backend ? *opt.backend : *kernels;
+    LMC_RETURN_IF_ERROR(ForGroups(backend, lengths, opt, [&](size_t b, size_t e) {
+      return EncodeGroup(model, backend, ids, h.chunk_tokens, lengths, b, e, opt, &encoders);
     }));
     for (size_t i = 0; i < n; ++i) {
       payloads.push_back(encoders[i].Finish());
@@ -243,8 +248,10 @@ absl::StatusOr<std::string> DecompressTokens(const HfIntModel& model, std::strin
     decoders.emplace_back(p.payloads[i]);
   }
   std::vector<uint32_t> ids(FrameTokens(h));
-  LMC_RETURN_IF_ERROR(ForGroups(model, lengths, opt, [&](size_t b, size_t e) {
-    return RunChunks(model, lengths, b, e, opt, [&](size_t i, uint32_t t, TokenCoder& coder) {
+  const std::unique_ptr<HfBackend> kernels = opt.backend ? nullptr : KernelBackend(model);
+  const HfBackend& backend = opt.backend ? *opt.backend : *kernels;
+  LMC_RETURN_IF_ERROR(ForGroups(backend, lengths, opt, [&](size_t b, size_t e) {
+    return RunChunks(model, backend, lengths, b, e, opt, [&](size_t i, uint32_t t, TokenCoder& coder) {
       return ids[i * h.chunk_tokens + t] = coder.Decode(&decoders[i]);
     });
   }));

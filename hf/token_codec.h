@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "hf/hf_backend.h"
 #include "hf/hf_int_model.h"
 
 namespace lmc::hf {
@@ -24,6 +25,10 @@ struct TokenCodecOptions {
   int chunk_tokens = 0;  // tokens per chunk; 0: as many as the context holds
   int lockstep = 16;     // chunks a thread steps together (one matrix product per
                          // weight and step); the bytes do not depend on it
+  int encode_rows = 128;  // rows (chunks x positions) a compressor's pass feeds
+  // What runs the model (hf/hf_backend.h); nullptr: the CPU kernels. The bytes
+  // do not depend on it.
+  const HfBackend* backend = nullptr;
   // Key/value caches of all chunks in flight stay under this; fewer chunks
   // step together when a long context would exceed it.
   size_t cache_budget_bytes = size_t{4} << 30;
