@@ -32,6 +32,7 @@
 #include "engine/codec.h"
 #include "hf/hf_int_model.h"
 #include "hf/token_codec.h"
+#include "hf/torch_plugin.h"
 #include "media/media_codec.h"
 #include "models/default_model.h"
 
@@ -50,6 +51,8 @@ struct Args {
   std::string server;  // remote mode: HOST:PORT (or any gRPC target)
   bool tls = false;    // remote mode over TLS
   std::string tls_ca, tls_cert, tls_key, token_file;
+  std::string device = "cpu";  // converted models: cpu (the kernels), cuda[:N], torch:<device>
+  bool batch_given = false;
   lmc::CodecOptions codec;
   std::vector<std::string> files;
 };
@@ -79,8 +82,11 @@ int Usage(int code) {
       "      --tls_cert F, --tls_key F   a client certificate for servers that ask\n"
       "      --token_file F   send the bearer token in F (default: $LMC_TOKEN)\n"
       "      --threads N   worker threads (default: all cores)\n"
-      "      --batch N     chunks a thread evaluates together (default 16; the bytes\n"
-      "                    do not depend on it)\n"
+      "      --batch N     chunks a thread evaluates together (default 16, 64 on\n"
+      "                    CUDA; the bytes do not depend on it)\n"
+      "      --device D    converted models: cpu (default, lmc's kernels), cuda,\n"
+      "                    cuda:N, or torch:cpu (LibTorch on the CPU); the same\n"
+      "                    bytes on every device\n"
       "      --modality M  auto (default), bytes, image (PNM/PAM), audio (WAVE PCM) or\n"
       "                    video (Y4M): the front-end; files it does not take are\n"
       "                    coded as bytes\n"
@@ -137,8 +143,10 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (s == "--batch") {
       if (!value(&v)) return false;
       a->codec.batch_chunks = std::stoi(v);
+      a->batch_given = true;
       if (a->codec.batch_chunks < 1 || a->codec.batch_chunks > 4096) return false;
     }
+    else if (s == "--device") { if (!value(&a->device)) return false; }
     else if (s == "--threads") { if (!value(&v)) return false; a->codec.threads = std::stoi(v); }
     else if (s == "--modality") {
       if (!value(&a->modality)) return false;
@@ -429,26 +437,36 @@ int RunInfo(const Args& a, const lmc::Sha256Digest& model) {
   return rc;
 }
 
-// Local mode with a model made by `lmc convert` (hf/token_codec.h).
+// Local mode with a model made by `lmc convert` (hf/token_codec.h), on the
+// kernels or on a LibTorch device (hf/torch_backend.h).
 class ConvertedBackend : public Backend {
  public:
-  explicit ConvertedBackend(const lmc::hf::HfIntModel& m) : m_(m) {}
+  ConvertedBackend(const lmc::hf::HfIntModel& m, const lmc::hf::HfBackend* device,
+                   size_t cache_budget, int encode_rows)
+      : m_(m), device_(device), cache_budget_(cache_budget), encode_rows_(encode_rows) {}
   absl::StatusOr<std::string> Compress(const std::string& data, lmc::CodecOptions& opt) override {
     // --chunk applies when given; the byte engine's default exceeds any context.
     const bool chunk_given = opt.chunk_tokens != lmc::CodecOptions().chunk_tokens;
-    return lmc::hf::CompressTokens(
-        m_, data,
-        {.threads = opt.threads,
-         .chunk_tokens = chunk_given ? static_cast<int>(opt.chunk_tokens) : 0,
-         .lockstep = opt.batch_chunks});
+    lmc::hf::TokenCodecOptions o = Options(opt);
+    o.chunk_tokens = chunk_given ? static_cast<int>(opt.chunk_tokens) : 0;
+    return lmc::hf::CompressTokens(m_, data, o);
   }
   absl::StatusOr<std::string> DecompressFrame(std::string_view frame, lmc::CodecOptions& opt) override {
-    return lmc::hf::DecompressTokens(m_, frame,
-                                     {.threads = opt.threads, .lockstep = opt.batch_chunks});
+    return lmc::hf::DecompressTokens(m_, frame, Options(opt));
   }
 
  private:
+  lmc::hf::TokenCodecOptions Options(const lmc::CodecOptions& opt) const {
+    lmc::hf::TokenCodecOptions o{.threads = opt.threads, .lockstep = opt.batch_chunks,
+                                 .encode_rows = encode_rows_, .backend = device_};
+    if (cache_budget_ > 0) o.cache_budget_bytes = cache_budget_;
+    return o;
+  }
+
   const lmc::hf::HfIntModel& m_;
+  const lmc::hf::HfBackend* device_;  // nullptr: the kernels
+  size_t cache_budget_;
+  int encode_rows_;
 };
 
 int RunConverted(Args& a) {
@@ -470,7 +488,21 @@ int RunConverted(Args& a) {
     return 0;
   }
   if (a.command == "info") return RunInfo(a, m.fingerprint());
-  ConvertedBackend backend(m);
+  std::unique_ptr<lmc::hf::HfBackend> device;
+  size_t cache_budget = 0;
+  if (a.device != "cpu") {
+    const std::string torch_device = a.device.starts_with("torch:") ? a.device.substr(6) : a.device;
+    auto t = lmc::hf::LoadTorchBackend(m, torch_device, &cache_budget);
+    if (!t.ok()) {
+      std::fprintf(stderr, "lmc: --device %s: %s\n", a.device.c_str(),
+                   std::string(t.status().message()).c_str());
+      return 1;
+    }
+    if (torch_device.starts_with("cuda") && !a.batch_given) a.codec.batch_chunks = 64;
+    device = *std::move(t);
+  }
+  // A compressor's pass feeds 8 positions of each chunk it steps together.
+  ConvertedBackend backend(m, device.get(), cache_budget, 8 * a.codec.batch_chunks);
   return RunCodec(a, backend);
 }
 
@@ -500,6 +532,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lmc: info reads local files; drop --server\n");
       return 1;
     }
+    if (a.device != "cpu") {
+      std::fprintf(stderr, "lmc: --device is local; the server chooses its own (lmc-server --device)\n");
+      return 1;
+    }
     absl::StatusOr<lmc::ClientOptions> options = RemoteBackend::Options(a);
     if (!options.ok()) {
       std::fprintf(stderr, "lmc: %s\n", std::string(options.status().message()).c_str());
@@ -527,6 +563,11 @@ int main(int argc, char** argv) {
     return RunCodec(a, remote);
   }
   if (!a.model.empty() && lmc::hf::HfIntModel::IsHfIntPath(a.model)) return RunConverted(a);
+  if (a.device != "cpu") {
+    std::fprintf(stderr, "lmc: --device applies to converted models (lmc convert); byte models run "
+                         "on the CPU kernels\n");
+    return 1;
+  }
   auto model = lmc::LoadModelOrDefault(a.model);
   if (!model.ok()) {
     std::fprintf(stderr, "lmc: cannot load model: %s\n", std::string(model.status().message()).c_str());

@@ -13,6 +13,7 @@
 #include "core/frame.h"
 #include "core/hashing.h"
 #include "engine/scheduler.h"
+#include "hf/hf_backend.h"
 #include "hf/hf_int_model.h"
 #include "model/int_model.h"
 #include "server/converted_runner.h"
@@ -28,6 +29,10 @@ struct ServedModel {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<hf::HfIntModel> converted;
   std::unique_ptr<ConvertedRunner> runner;
+  // Where the converted model runs; null: the CPU kernels. cache_budget: the
+  // backend's key/value budget (0: the codec's default).
+  std::unique_ptr<hf::HfBackend> backend;
+  size_t cache_budget = 0;
 
   const Sha256Digest& fingerprint() const {
     return model ? model->fingerprint() : converted->fingerprint();

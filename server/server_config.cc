@@ -67,6 +67,9 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     c->tls_client_ca = std::string(value);
   } else if (key == "health_listen") {
     c->health_listen = std::string(value);
+  } else if (key == "device") {
+    if (value.empty()) return absl::InvalidArgumentError("--device: expected cpu, cuda, cuda:N or torch:cpu");
+    c->device = std::string(value);
   } else if (key == "auth_tokens") {
     c->auth_tokens = std::string(value);
   } else if (key == "drain_seconds") {

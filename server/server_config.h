@@ -27,6 +27,9 @@
 //                            (Kubernetes' gRPC probes); empty: off
 //   --auth_tokens FILE       require a bearer token (token_auth.h) on every
 //                            lmc.v1.Compressor call
+//   --device D               where converted models run: cpu (lmc's kernels,
+//                            the default), cuda, cuda:N or torch:cpu
+//                            (hf/torch_backend.h); byte models run on the CPU
 #ifndef LMC_SERVER_SERVER_CONFIG_H_
 #define LMC_SERVER_SERVER_CONFIG_H_
 
@@ -54,6 +57,7 @@ struct ServerConfig {
   std::string tls_cert, tls_key, tls_client_ca;  // file paths; empty: off
   std::string auth_tokens;                       // file path; empty: no tokens
   std::string health_listen;                     // plaintext health-only port; empty: off
+  std::string device = "cpu";                    // converted models' device
 };
 
 absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,

@@ -23,6 +23,11 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   EXPECT_EQ(c->models[0].second, "");
   EXPECT_EQ(c->max_message_bytes, 4 << 20);
   EXPECT_EQ(c->max_stream_media_bytes, uint64_t{64} << 20);
+  EXPECT_EQ(c->device, "cpu");
+  auto gpu = Parse({"--device", "cuda:1"});
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  EXPECT_EQ(gpu->device, "cuda:1");
+  EXPECT_EQ(Parse({"--device="}).status().code(), absl::StatusCode::kInvalidArgument);
   auto off = Parse({"--max_stream_media_bytes", "0"});
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ(off->max_stream_media_bytes, 0u);

@@ -20,6 +20,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "hf/torch_plugin.h"
 #include "models/default_model.h"
 #include "prometheus/exposer.h"
 #include "server/metrics.h"
@@ -35,6 +36,7 @@ absl::Status WarmUp(lmc::ServedModel& m) {
   const std::string sample = "lmc warm-up: {\"id\": 1, \"text\": \"hello, world\"}\n";
   lmc::hf::TokenCodecOptions one_thread;
   one_thread.threads = 1;
+  one_thread.backend = m.backend.get();
   absl::StatusOr<std::string> frame = m.converted
                                           ? lmc::hf::CompressTokens(*m.converted, sample, one_thread)
                                           : lmc::Compress(*m.model, sample, {.threads = 1});
@@ -172,10 +174,27 @@ int main(int argc, char** argv) {
       s = model.ok() ? models.AddConverted(name, *std::move(model), config->scheduler.workers,
                                            config->scheduler.max_queued_chunks)
                      : model.status();
+      if (s.ok() && config->device != "cpu") {  // LibTorch, loaded only now
+        lmc::ServedModel& served = *models.models().back();
+        const std::string dev = config->device.starts_with("torch:") ? config->device.substr(6)
+                                                                      : config->device;
+        absl::StatusOr<std::unique_ptr<lmc::hf::HfBackend>> b =
+            lmc::hf::LoadTorchBackend(*served.converted, dev, &served.cache_budget);
+        if (b.ok()) {
+          served.backend = *std::move(b);
+          Log("model " + name + " runs on " + served.backend->name());
+        } else {
+          s = b.status();
+        }
+      }
     } else {
       absl::StatusOr<std::unique_ptr<lmc::IntModel>> model = lmc::LoadModelOrDefault(path);
       s = model.ok() ? models.Add(name, *std::move(model), config->scheduler, metrics.ObserverFor(name))
                      : model.status();
+      if (s.ok() && config->device != "cpu") {
+        Log("model " + name + " is a byte model: it runs on the CPU kernels (--device applies to "
+            "converted models)");
+      }
     }
     if (s.ok()) s = WarmUp(*models.models().back());
     if (!s.ok()) {

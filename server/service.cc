@@ -59,7 +59,9 @@ absl::Status CompressorService::SubmitConverted(
     std::shared_ptr<CallFlags> flags, ConvertedDone done) {
   return m->runner->Submit(
       [this, m, compress, input, flags, done = std::move(done)] {
-        const hf::TokenCodecOptions opt = ConvertedOptions(flags);
+        hf::TokenCodecOptions opt = ConvertedOptions(flags);
+        opt.backend = m->backend.get();
+        if (m->cache_budget > 0) opt.cache_budget_bytes = m->cache_budget;
         done(compress ? hf::CompressTokens(*m->converted, input, opt)
                       : hf::DecompressTokens(*m->converted, input, opt));
       });

@@ -115,6 +115,24 @@ def convert_and_code(lmc, d, gpt2_model):
                        env=dict(os.environ, LMC_NO_SIMD="1"))
     if r.returncode != 0 or r.stdout != TEXT.encode():
         return "LMC_NO_SIMD=1 decompress: " + (r.stderr.decode().strip() or "differs")
+    # LibTorch (the plugin lmc loads for --device) computes the same logits:
+    # the same frame, and it decodes the kernels' frame. CUDA where this build
+    # and machine have it; otherwise a clear refusal.
+    with open(text, "rb") as f:
+        frame = f.read()
+    for device in ("torch:cpu", "cuda"):
+        r = subprocess.run([lmc, "-m", conv, "compress", "--device", device, "-c", os.path.join(d, "text")],
+                           capture_output=True)
+        err = r.stderr.decode().strip()
+        if device == "cuda" and r.returncode == 1 and ("CUDA" in err or "LMC_WITH_TORCH" in err):
+            print("    --device cuda: refused here (%s)" % err)
+            continue
+        if r.returncode != 0 or r.stdout != frame:
+            return "--device %s compress: %s" % (device, err or "a different frame")
+        r = subprocess.run([lmc, "-m", conv, "decompress", "--device", device, "-c", text], capture_output=True)
+        if r.returncode != 0 or r.stdout != TEXT.encode():
+            return "--device %s decompress: %s" % (device, r.stderr.decode().strip() or "differs")
+        print("    --device %s: the same frame, round trip exact" % device)
     r = subprocess.run([lmc, "-m", conv, "info", text], capture_output=True, text=True)
     if r.returncode != 0 or "tokens of a converted model" not in r.stdout or \
             "(the loaded model)" not in r.stdout:

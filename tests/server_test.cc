@@ -28,6 +28,7 @@
 #include "grpcpp/security/credentials.h"
 #include "hf/hf_int_model.h"
 #include "hf/tiny_checkpoint.h"
+#include "hf/torch_plugin.h"
 #include "hf/token_codec.h"
 #include "gtest/gtest.h"
 #include "model/int_model.h"
@@ -429,6 +430,44 @@ TEST(ServerTest, ConvertedModelIsServedBesideTheByteModel) {
   EXPECT_EQ(*plain, Local(text));
   server.Signal(SIGTERM);
   EXPECT_EQ(server.Wait(), 0);
+  fs::remove(path);
+}
+
+// --device: the converted model runs on LibTorch (the plugin, here on the
+// CPU) and its frames are the kernels' frames; a device the build lacks stops
+// the server at start with a clear log line.
+TEST(ServerTest, ConvertedModelRunsOnALibTorchDevice) {
+  absl::StatusOr<std::string> made = hf::testing::TinyConvertedLlama();
+  ASSERT_TRUE(made.ok()) << made.status();
+  const fs::path path = fs::temp_directory_path() / ("lmc_dev_" + std::to_string(getpid()) + ".lmc");
+  std::ofstream(path, std::ios::binary) << *made;
+  auto model = hf::HfIntModel::FromBytes(*made).value();
+  {
+    ServerProcess server(ServerBinary(),
+                         Flags({"--device", "torch:cpu", "--model", "conv=" + path.string()}));
+    ASSERT_TRUE(server.ok()) << server.startup_log();
+    EXPECT_NE(server.startup_log().find("runs on torch:cpu"), std::string::npos)
+        << server.startup_log();
+    auto client = Client::Connect(server.address(), Patient());
+    for (int i = 0; i < 3; ++i) {
+      const std::string data = Text(200 + 700 * i, i);
+      absl::StatusOr<std::string> f = client->Compress(data, "conv");
+      ASSERT_TRUE(f.ok()) << f.status();
+      EXPECT_EQ(*f, hf::CompressTokens(*model, data, {}).value());
+      absl::StatusOr<std::string> back = client->Decompress(*f);
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_EQ(*back, data);
+    }
+    server.Signal(SIGTERM);
+    EXPECT_EQ(server.Wait(), 0);
+  }
+  if (!hf::LoadTorchBackend(*model, "cuda", nullptr).ok()) {
+    ServerProcess server(ServerBinary(),
+                         Flags({"--device", "cuda", "--model", "conv=" + path.string()}));
+    EXPECT_FALSE(server.ok());
+    EXPECT_NE(server.Wait(), 0);
+    EXPECT_NE(server.startup_log().find("CUDA"), std::string::npos) << server.startup_log();
+  }
   fs::remove(path);
 }
 
