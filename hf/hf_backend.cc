@@ -11,10 +11,12 @@ namespace {
 class KernelGroup : public ChunkGroup {
  public:
   KernelGroup(const HfIntModel& m, std::span<const int> rooms) {
-    for (int room : rooms) sessions_.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
+    for (int room : rooms)
+      sessions_.push_back(std::make_unique<HfSession>(m, std::max(1, room)));
   }
 
-  absl::Status Feed(std::span<const uint32_t> chunks, std::span<const uint32_t> tokens,
+  absl::Status Feed(std::span<const uint32_t> chunks,
+                    std::span<const uint32_t> tokens,
                     std::span<int32_t* const> logits) override {
     feed_.clear();
     for (uint32_t c : chunks) feed_.push_back(sessions_[c].get());
@@ -34,7 +36,8 @@ class Kernels : public HfBackend {
   size_t CacheBytes(int positions) const override {
     return HfSession::CacheBytes(m_.config(), positions);
   }
-  absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(std::span<const int> rooms) const override {
+  absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(
+      std::span<const int> rooms) const override {
     return std::make_unique<KernelGroup>(m_, rooms);
   }
 

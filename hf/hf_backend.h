@@ -29,7 +29,8 @@ class ChunkGroup {
   // the vocab_size logits of the next token to logits[r]. A chunk's rows are
   // adjacent and take its next positions in order (a compressor knows all its
   // tokens); each chunk must stay within its room.
-  virtual absl::Status Feed(std::span<const uint32_t> chunks, std::span<const uint32_t> tokens,
+  virtual absl::Status Feed(std::span<const uint32_t> chunks,
+                            std::span<const uint32_t> tokens,
                             std::span<int32_t* const> logits) = 0;
 };
 
@@ -41,7 +42,8 @@ class HfBackend {
   // Key/value cache bytes of one chunk with room for `positions`.
   virtual size_t CacheBytes(int positions) const = 0;
   // A group of rooms.size() chunks, chunk i with room for rooms[i] positions.
-  virtual absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(std::span<const int> rooms) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(
+      std::span<const int> rooms) const = 0;
 };
 
 // The integer kernels of hf/hf_session.h on this CPU.

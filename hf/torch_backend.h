@@ -33,13 +33,14 @@ class TorchBackend : public HfBackend {
   // `device` is a LibTorch device string: "cpu", "cuda", "cuda:1".
   // INVALID_ARGUMENT for a malformed one, FAILED_PRECONDITION for a device this
   // build or machine lacks (no CUDA). The model must outlive the backend.
-  static absl::StatusOr<std::unique_ptr<TorchBackend>> Create(const HfIntModel& model,
-                                                              const std::string& device);
+  static absl::StatusOr<std::unique_ptr<TorchBackend>> Create(
+      const HfIntModel& model, const std::string& device);
   ~TorchBackend() override;
 
   std::string name() const override;
   size_t CacheBytes(int positions) const override;
-  absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(std::span<const int> rooms) const override;
+  absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(
+      std::span<const int> rooms) const override;
 
   // Bytes of key/value cache the chunks in flight may hold: on CUDA, 80% of
   // the device memory free after the weights were loaded (measured once, at

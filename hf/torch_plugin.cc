@@ -15,15 +15,18 @@ constexpr char kPluginFile[] = "liblmc_torch.so";
 
 std::vector<std::string> Candidates() {
   std::vector<std::string> c;
-  if (const char* env = std::getenv("LMC_TORCH_PLUGIN"); env != nullptr && *env != '\0') {
+  if (const char* env = std::getenv("LMC_TORCH_PLUGIN");
+      env != nullptr && *env != '\0') {
     c.push_back(env);
     return c;
   }
   std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     c.push_back((exe.parent_path() / kPluginFile).string());
-    c.push_back((exe.parent_path() / ".." / "lib" / "lmc" / kPluginFile).string());
+    c.push_back(
+        (exe.parent_path() / ".." / "lib" / "lmc" / kPluginFile).string());
   }
 #ifdef LMC_TORCH_PLUGIN_BUILD_PATH
   c.push_back(LMC_TORCH_PLUGIN_BUILD_PATH);
@@ -47,26 +50,30 @@ absl::StatusOr<CreateTorchBackendFn> Plugin() {
     }
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat("cannot load ", path, ": ", dlerror()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot load ", path, ": ", dlerror()));
     }
-    fn = reinterpret_cast<CreateTorchBackendFn>(dlsym(h, kCreateTorchBackendSymbol));
+    fn = reinterpret_cast<CreateTorchBackendFn>(
+        dlsym(h, kCreateTorchBackendSymbol));
     if (fn == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(path, " is not lmc's LibTorch plugin"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is not lmc's LibTorch plugin"));
     }
     return fn;
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "LibTorch devices need ", kPluginFile, " (a build with LMC_WITH_TORCH); looked at ", tried));
+  return absl::UnimplementedError(
+      absl::StrCat("LibTorch devices need ", kPluginFile,
+                   " (a build with LMC_WITH_TORCH); looked at ", tried));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HfBackend>> LoadTorchBackend(const HfIntModel& model,
-                                                            const std::string& device,
-                                                            size_t* memory_budget) {
+absl::StatusOr<std::unique_ptr<HfBackend>> LoadTorchBackend(
+    const HfIntModel& model, const std::string& device, size_t* memory_budget) {
   absl::StatusOr<CreateTorchBackendFn> create = Plugin();
   if (!create.ok()) return create.status();
-  absl::StatusOr<std::unique_ptr<HfBackend>> out = absl::InternalError("plugin gave no answer");
+  absl::StatusOr<std::unique_ptr<HfBackend>> out =
+      absl::InternalError("plugin gave no answer");
   size_t budget = 0;
   (*create)(&model, device.c_str(), &out, &budget);
   if (memory_budget != nullptr) *memory_budget = budget;

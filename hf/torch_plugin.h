@@ -18,18 +18,17 @@
 namespace lmc::hf {
 
 // The plugin's entry point, exported as "lmc_create_torch_backend".
-using CreateTorchBackendFn = void (*)(const HfIntModel* model, const char* device,
-                                      absl::StatusOr<std::unique_ptr<HfBackend>>* out,
-                                      size_t* memory_budget);
+using CreateTorchBackendFn = void (*)(
+    const HfIntModel* model, const char* device,
+    absl::StatusOr<std::unique_ptr<HfBackend>>* out, size_t* memory_budget);
 inline constexpr char kCreateTorchBackendSymbol[] = "lmc_create_torch_backend";
 
 // TorchBackend::Create through the plugin, found at $LMC_TORCH_PLUGIN, beside
 // the program, in ../lib/lmc/ from it, or in the build tree. `memory_budget`
 // gets TorchBackend::MemoryBudget(). UNIMPLEMENTED when no plugin is found
 // (a build without LMC_WITH_TORCH), else TorchBackend::Create's errors.
-absl::StatusOr<std::unique_ptr<HfBackend>> LoadTorchBackend(const HfIntModel& model,
-                                                            const std::string& device,
-                                                            size_t* memory_budget);
+absl::StatusOr<std::unique_ptr<HfBackend>> LoadTorchBackend(
+    const HfIntModel& model, const std::string& device, size_t* memory_budget);
 
 }  // namespace lmc::hf
 

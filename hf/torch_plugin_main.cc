@@ -4,7 +4,8 @@
 
 extern "C" __attribute__((visibility("default"))) void lmc_create_torch_backend(
     const lmc::hf::HfIntModel* model, const char* device,
-    absl::StatusOr<std::unique_ptr<lmc::hf::HfBackend>>* out, size_t* memory_budget) {
+    absl::StatusOr<std::unique_ptr<lmc::hf::HfBackend>>* out,
+    size_t* memory_budget) {
   absl::StatusOr<std::unique_ptr<lmc::hf::TorchBackend>> b =
       lmc::hf::TorchBackend::Create(*model, device);
   if (!b.ok()) {
@@ -16,4 +17,5 @@ extern "C" __attribute__((visibility("default"))) void lmc_create_torch_backend(
 }
 
 // The loader's signature, checked here where both are seen.
-static_assert(std::is_same_v<decltype(&lmc_create_torch_backend), lmc::hf::CreateTorchBackendFn>);
+static_assert(std::is_same_v<decltype(&lmc_create_torch_backend),
+                             lmc::hf::CreateTorchBackendFn>);
