@@ -33,6 +33,7 @@ struct ServedModel {
   // backend's key/value budget (0: the codec's default).
   std::unique_ptr<hf::HfBackend> backend;
   size_t cache_budget = 0;
+  int lockstep = 16;  // chunks a call steps together (64 on CUDA)
 
   const Sha256Digest& fingerprint() const {
     return model ? model->fingerprint() : converted->fingerprint();

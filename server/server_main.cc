@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
             lmc::hf::LoadTorchBackend(*served.converted, dev, &served.cache_budget);
         if (b.ok()) {
           served.backend = *std::move(b);
+          if (dev.starts_with("cuda")) served.lockstep = 64;  // as lmc --device cuda
           Log("model " + name + " runs on " + served.backend->name());
         } else {
           s = b.status();

@@ -61,6 +61,8 @@ absl::Status CompressorService::SubmitConverted(
       [this, m, compress, input, flags, done = std::move(done)] {
         hf::TokenCodecOptions opt = ConvertedOptions(flags);
         opt.backend = m->backend.get();
+        opt.lockstep = m->lockstep;
+        opt.encode_rows = 8 * m->lockstep;
         if (m->cache_budget > 0) opt.cache_budget_bytes = m->cache_budget;
         done(compress ? hf::CompressTokens(*m->converted, input, opt)
                       : hf::DecompressTokens(*m->converted, input, opt));
