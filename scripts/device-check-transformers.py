@@ -11,12 +11,14 @@ transformers' own classes and written with save_pretrained (safetensors).
 Exit 0 when every case agrees within 1e-4 of the logits' scale.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import torch
 import transformers as tf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from hf_reference_test import lmc_logits  # noqa: E402  (one runner of lmc-hf-logits)
 
 
 def cases():
@@ -44,14 +46,11 @@ def main():
             ids = torch.randint(0, 300, (24,)).tolist()
             with torch.no_grad():
                 want = model(torch.tensor([ids])).logits[0].double()
-            out = os.path.join(d, "logits.f32")
-            r = subprocess.run([tool, d, out] + [str(i) for i in ids], capture_output=True, text=True)
-            if r.returncode != 0:
-                print("FAIL: %s: lmc-hf-logits: %s" % (name, r.stderr.strip()))
+            got, error = lmc_logits(tool, d, ids)
+            if error is not None:
+                print("FAIL: %s: lmc-hf-logits: %s" % (name, error))
                 failed += 1
                 continue
-            got = torch.frombuffer(bytearray(open(out, "rb").read()), dtype=torch.float32)
-            got = got.view(len(ids), -1).double()
             err = (got - want).abs().max().item() if got.shape == want.shape else float("inf")
             scale = want.abs().max().item()
             ok = err <= 1e-4 * max(1.0, scale)

@@ -83,6 +83,16 @@ TEXT = ("The theory of the thing is that there are no real answers in the end; t
         "interpretation. Then the rain started, and the three of them ran in. ") * 8
 
 
+def lmc_logits(tool, d, ids):
+    """lmc-hf-logits on the checkpoint in d: ([ids][vocab] float64, None), or (None, its error)."""
+    out = os.path.join(d, "logits.f32")
+    r = subprocess.run([tool, d, out] + [str(i) for i in ids], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr.strip()
+    got = torch.frombuffer(bytearray(open(out, "rb").read()), dtype=torch.float32)
+    return got.view(len(ids), -1).double(), None
+
+
 def convert_and_code(lmc, d, gpt2_model):
     """lmc convert, then a compress/decompress round trip; returns an error or None."""
     conv = os.path.join(d, "converted.safetensors")
@@ -321,14 +331,11 @@ def main():
                 f.write(tokenizer_json(MERGES))
             ids = torch.randint(0, cfg["vocab_size"], (24,)).tolist()
             want = ref(cfg, t, ids)
-            out = os.path.join(d, "logits.f32")
-            r = subprocess.run([tool, d, out] + [str(i) for i in ids], capture_output=True, text=True)
-            if r.returncode != 0:
-                print("FAIL: %s: lmc-hf-logits: %s" % (name, r.stderr.strip()))
+            got, error = lmc_logits(tool, d, ids)
+            if error is not None:
+                print("FAIL: %s: lmc-hf-logits: %s" % (name, error))
                 failed += 1
                 continue
-            got = torch.frombuffer(bytearray(open(out, "rb").read()), dtype=torch.float32)
-            got = got.view(len(ids), -1).double()
             err = (got - want).abs().max().item()
             scale = want.abs().max().item()
             ok = got.shape == want.shape and err <= 1e-5 * max(1.0, scale)
