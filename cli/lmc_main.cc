@@ -491,15 +491,14 @@ int RunConverted(Args& a) {
   std::unique_ptr<lmc::hf::HfBackend> device;
   size_t cache_budget = 0;
   if (a.device != "cpu") {
-    const std::string torch_device = a.device.starts_with("torch:") ? a.device.substr(6) : a.device;
-    auto t = lmc::hf::LoadTorchBackend(m, torch_device, &cache_budget);
+    auto t = lmc::hf::LoadTorchBackend(m, a.device, &cache_budget);
     if (!t.ok()) {
       std::fprintf(stderr, "lmc: --device %s: %s\n", a.device.c_str(),
                    std::string(t.status().message()).c_str());
       return 1;
     }
-    if (torch_device.starts_with("cuda") && !a.batch_given) a.codec.batch_chunks = 64;
     device = *std::move(t);
+    if (!a.batch_given) a.codec.batch_chunks = lmc::hf::DefaultLockstep(device.get());
   }
   // A compressor's pass feeds 8 positions of each chunk it steps together.
   ConvertedBackend backend(m, device.get(), cache_budget, 8 * a.codec.batch_chunks);

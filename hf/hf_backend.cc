@@ -47,6 +47,10 @@ class Kernels : public HfBackend {
 
 }  // namespace
 
+int DefaultLockstep(const HfBackend* backend) {
+  return backend != nullptr && backend->name().starts_with("torch:cuda") ? 64 : 16;
+}
+
 std::unique_ptr<HfBackend> KernelBackend(const HfIntModel& model) {
   return std::make_unique<Kernels>(model);
 }

@@ -49,6 +49,10 @@ class HfBackend {
 // The integer kernels of hf/hf_session.h on this CPU.
 std::unique_ptr<HfBackend> KernelBackend(const HfIntModel& model);
 
+// Chunks a codec thread steps together on `backend` unless told otherwise:
+// 64 on a CUDA device, 16 elsewhere (nullptr: the kernels).
+int DefaultLockstep(const HfBackend* backend);
+
 }  // namespace lmc::hf
 
 #endif  // LMC_HF_HF_BACKEND_H_

@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<HfBackend>> LoadTorchBackend(
   absl::StatusOr<std::unique_ptr<HfBackend>> out =
       absl::InternalError("plugin gave no answer");
   size_t budget = 0;
-  (*create)(&model, device.c_str(), &out, &budget);
+  const std::string name = device.starts_with("torch:") ? device.substr(6) : device;
+  (*create)(&model, name.c_str(), &out, &budget);
   if (memory_budget != nullptr) *memory_budget = budget;
   return out;
 }

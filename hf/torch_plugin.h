@@ -23,7 +23,8 @@ using CreateTorchBackendFn = void (*)(
     absl::StatusOr<std::unique_ptr<HfBackend>>* out, size_t* memory_budget);
 inline constexpr char kCreateTorchBackendSymbol[] = "lmc_create_torch_backend";
 
-// TorchBackend::Create through the plugin, found at $LMC_TORCH_PLUGIN, beside
+// TorchBackend::Create through the plugin, for `device` as LibTorch spells it
+// or prefixed "torch:" ("torch:cpu"), found at $LMC_TORCH_PLUGIN, beside
 // the program, in ../lib/lmc/ from it, or in the build tree. `memory_budget`
 // gets TorchBackend::MemoryBudget(). UNIMPLEMENTED when no plugin is found
 // (a build without LMC_WITH_TORCH), else TorchBackend::Create's errors.

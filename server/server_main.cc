@@ -176,13 +176,11 @@ int main(int argc, char** argv) {
                      : model.status();
       if (s.ok() && config->device != "cpu") {  // LibTorch, loaded only now
         lmc::ServedModel& served = *models.models().back();
-        const std::string dev = config->device.starts_with("torch:") ? config->device.substr(6)
-                                                                      : config->device;
         absl::StatusOr<std::unique_ptr<lmc::hf::HfBackend>> b =
-            lmc::hf::LoadTorchBackend(*served.converted, dev, &served.cache_budget);
+            lmc::hf::LoadTorchBackend(*served.converted, config->device, &served.cache_budget);
         if (b.ok()) {
           served.backend = *std::move(b);
-          if (dev.starts_with("cuda")) served.lockstep = 64;  // as lmc --device cuda
+          served.lockstep = lmc::hf::DefaultLockstep(served.backend.get());
           Log("model " + name + " runs on " + served.backend->name());
         } else {
           s = b.status();
