@@ -1,15 +1,18 @@
 #include "engine/apm.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/logistic.h"
 
 namespace lmc {
 
 Apm::Apm(int contexts, int rate) : knots_(size_t(contexts) * 33), rate_(rate) {
-  for (int c = 0; c < contexts; ++c) {
-    for (int j = 0; j < 33; ++j) knots_[c * 33 + j] = static_cast<uint16_t>(Squash((j - 16) * 128) * 16);
-  }
+  // Every context starts as the identity: one row, computed once and copied
+  // (a chunk makes 65,536-context maps, and small messages make many chunks).
+  std::array<uint16_t, 33> row;
+  for (int j = 0; j < 33; ++j) row[j] = static_cast<uint16_t>(Squash((j - 16) * 128) * 16);
+  for (size_t c = 0; c < knots_.size(); c += 33) std::copy(row.begin(), row.end(), &knots_[c]);
 }
 
 int Apm::Refine(int p, int ctx) {
