@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 
 namespace lmc {
+
+static_assert(media::SampleContext::kContexts == ContextMixer::kSampleContexts);
 namespace {
 
 // A bit with probability p1 (of 4096) of being 1, as a range-coder symbol:
@@ -69,8 +71,10 @@ void ChunkEncoder::CodeToken(uint16_t* f) {
   const uint8_t sym = static_cast<uint8_t>(chunk_[pos_++]);
   match_.Adjust(f);
   mixer_.SetFrequencies(f);
-  std::array<uint32_t, media::SampleContext::kContexts> h;
-  if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
+  media::SampleContext::Contexts sc;
+  if (samples_ && samples_->Next(&sc)) {
+    mixer_.SetSampleContexts(sc.hashes.data(), sc.activity, sc.shape);
+  }
   for (int k = 7; k >= 0; --k) {
     const int bit = (sym >> k) & 1;
     const uint32_t zero = ZeroFreq(mixer_.P1());
@@ -98,8 +102,10 @@ ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> paylo
 void ChunkDecoder::Code(uint16_t* f) {
   match_.Adjust(f);
   mixer_.SetFrequencies(f);
-  std::array<uint32_t, media::SampleContext::kContexts> h;
-  if (samples_ && samples_->Next(&h)) mixer_.SetContexts(h.data());
+  media::SampleContext::Contexts sc;
+  if (samples_ && samples_->Next(&sc)) {
+    mixer_.SetSampleContexts(sc.hashes.data(), sc.activity, sc.shape);
+  }
   int c = 0;
   for (int k = 0; k < 8; ++k) {
     const uint32_t zero = ZeroFreq(mixer_.P1());

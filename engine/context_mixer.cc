@@ -32,19 +32,22 @@ int TableBits(uint64_t chunk_tokens, const MixerParams& params) {
 
 }  // namespace
 
-uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& params) {
-  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2;
+uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& params,
+                                 bool samples) {
+  const uint64_t sample_mixing =
+      samples ? (kActivities + 16) * kWeightSets * kInputs * 4 + 65536 * 33 * 2 : 0;
+  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2 + sample_mixing;
 }
 
 ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
     : params_(params),
       table_shift_(32 - TableBits(chunk_tokens, params)),
       slots_(size_t{16} << TableBits(chunk_tokens, params), kSlotInit),
-      weights_(kWeightSets * kInputs, 0),
+      weights_(kWeightSets * kByteInputs, 0),
       apm_order0_(256, params.apm_rate),
       apm_order1_(65536, params.apm_rate) {
   for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
-  for (int s = 0; s < kWeightSets; ++s) weights_[s * kInputs] = 1 << 16;
+  for (int s = 0; s < kWeightSets; ++s) weights_[s * kByteInputs] = 1 << 16;
   EndByte(0);  // the chunk's first contexts: as if preceded by zero bytes
 }
 
@@ -62,6 +65,23 @@ uint32_t ContextMixer::FindBucket(uint32_t hash) {
   return victim;
 }
 
+void ContextMixer::SetSampleContexts(const uint32_t* hashes, int activity, int shape) {
+  if (!sample_) {
+    const auto weight_sets = [](int n) {
+      std::vector<int32_t> w(size_t(n) * kWeightSets * kInputs, 0);
+      for (size_t s = 0; s < w.size(); s += kInputs) w[s] = 1 << 16;  // the table's input
+      return w;
+    };
+    sample_ = std::make_unique<SampleMixing>(
+        SampleMixing{weight_sets(kActivities), weight_sets(16), Apm(65536, params_.apm_rate)});
+  }
+  for (int i = 0; i < kSampleContexts; ++i) ctx_hash_[i] = hashes[i];
+  contexts_ = kSampleContexts;
+  sample_byte_ = true;
+  sample_->activity = activity;
+  sample_->shape = shape;
+}
+
 void ContextMixer::SetFrequencies(const uint16_t* freqs) {
   cum_[0] = 0;
   for (int s = 0; s < 256; ++s) cum_[s + 1] = cum_[s] + freqs[s];
@@ -76,19 +96,20 @@ int ContextMixer::P1() {
   // Context statistics: a bucket per order and nibble, a slot per nibble-tree node.
   const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte
   if (done == 0 || done == 4) {
-    for (int i = 0; i < kOrders; ++i) {
+    for (int i = 0; i < contexts_; ++i) {
       bucket_[i] = FindBucket(ctx_hash_[i] + static_cast<uint32_t>(c0_) * 0x9E3779B1u);
     }
   }
   const int node = done < 4 ? c0_ : (c0_ & ((1 << (done - 4)) - 1)) | (1 << (done - 4));
-  for (int i = 0; i < kOrders; ++i) {
+  for (int i = 0; i < contexts_; ++i) {
     slot_[i] = bucket_[i] + node;
     x_[1 + i] = Stretch(slots_[slot_[i]] >> 4);
   }
-  x_[kInputs - 1] = 256;
-  const int32_t* w = &weights_[c0_ * kInputs];
+  x_[contexts_ + 1] = 256;  // the bias
+  if (sample_byte_) return SampleP1();
+  const int32_t* w = &weights_[c0_ * kByteInputs];
   int64_t dot = 0;
-  for (int i = 0; i < kInputs; ++i) dot += int64_t{w[i]} * x_[i];
+  for (int i = 0; i < kByteInputs; ++i) dot += int64_t{w[i]} * x_[i];
   p_mix_ = std::clamp(Squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047))),
                       1, 4095);
   const int a0 = apm_order0_.Refine(p_mix_, c0_);
@@ -97,15 +118,53 @@ int ContextMixer::P1() {
   return p_;
 }
 
+int ContextMixer::SampleP1() {
+  // Two mixers, their stretched outputs averaged; three maps.
+  SampleMixing& m = *sample_;
+  const int32_t* w = &m.weights[(m.activity * kWeightSets + c0_) * kInputs];
+  const int32_t* v = &m.shape_weights[((m.shape >> 4) * kWeightSets + c0_) * kInputs];
+  int64_t a = 0, b = 0;
+  for (int i = 0; i < kInputs; ++i) {
+    a += int64_t{w[i]} * x_[i];
+    b += int64_t{v[i]} * x_[i];
+  }
+  m.dot = static_cast<int>(std::clamp<int64_t>(a >> 16, -2047, 2047));
+  m.dot_shape = static_cast<int>(std::clamp<int64_t>(b >> 16, -2047, 2047));
+  p_mix_ = std::clamp(Squash((m.dot + m.dot_shape) >> 1), 1, 4095);
+  const int a0 = apm_order0_.Refine(p_mix_, c0_);
+  const int a1 = apm_order1_.Refine(p_mix_, c0_ | m.activity << 8);
+  const int a2 = m.apm.Refine(p_mix_, c0_ | m.shape << 8);
+  p_ = std::clamp((p_mix_ + a0 + a1 + a2 + 2) >> 2, 1, 4095);
+  return p_;
+}
+
+void ContextMixer::UpdateSampleMixers(int bit) {
+  // Each mixer steps on the coding cost of its own prediction.
+  SampleMixing& m = *sample_;
+  m.apm.Update(bit);
+  int32_t* w = &m.weights[(m.activity * kWeightSets + c0_) * kInputs];
+  int32_t* v = &m.shape_weights[((m.shape >> 4) * kWeightSets + c0_) * kInputs];
+  const int32_t ea = (bit << 12) - std::clamp(Squash(m.dot), 1, 4095);
+  const int32_t eb = (bit << 12) - std::clamp(Squash(m.dot_shape), 1, 4095);
+  for (int i = 0; i < kInputs; ++i) {
+    w[i] += (x_[i] * ea) >> params_.learning_shift;
+    v[i] += (x_[i] * eb) >> params_.learning_shift;
+  }
+}
+
 void ContextMixer::Update(int bit) {
   apm_order0_.Update(bit);
   apm_order1_.Update(bit);
-  // Mixer: a gradient step on the coding cost of the mixer's own prediction.
-  const int32_t err = (bit << 12) - p_mix_;
-  int32_t* w = &weights_[c0_ * kInputs];
-  for (int i = 0; i < kInputs; ++i) w[i] += (x_[i] * err) >> params_.learning_shift;
+  if (sample_byte_) {
+    UpdateSampleMixers(bit);
+  } else {
+    // Mixer: a gradient step on the coding cost of the mixer's own prediction.
+    const int32_t err = (bit << 12) - p_mix_;
+    int32_t* w = &weights_[c0_ * kByteInputs];
+    for (int i = 0; i < kByteInputs; ++i) w[i] += (x_[i] * err) >> params_.learning_shift;
+  }
   // Context slots: move toward the bit by 1/(n + 1.5).
-  for (int i = 0; i < kOrders; ++i) {
+  for (int i = 0; i < contexts_; ++i) {
     uint16_t& s = slots_[slot_[i]];
     const int32_t p = s >> 4, n = s & 15;
     const int32_t np = p + (((bit ? 4095 : 0) - p) * kRates[n] >> 16);
@@ -131,6 +190,8 @@ void ContextMixer::EndByte(uint8_t byte) {
   ctx_hash_[3] = Hash(history_ & 0xFFFFFFFF, 3);
   ctx_hash_[4] = Hash(history_ & 0xFFFFFFFFFFFF, 4);
   ctx_hash_[5] = Hash(uint64_t{word_} << 8 | (history_ & 0xFF), 5);
+  sample_byte_ = false;
+  contexts_ = kOrders;
   lo_ = 0;
   hi_ = 256;
   c0_ = 1;

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/apm.h"
@@ -34,41 +35,63 @@ struct MixerParams {
 
 class ContextMixer {
  public:
-  static constexpr int kOrders = 6;            // context inputs
-  static constexpr int kInputs = kOrders + 2;  // + transformer + bias
-  static constexpr int kWeightSets = 256;      // one per partial byte
+  static constexpr int kOrders = 6;                 // a byte token's context inputs
+  static constexpr int kSampleContexts = 12;        // a media sample token's
+  static constexpr int kByteInputs = kOrders + 2;   // + transformer + bias
+  static constexpr int kInputs = kSampleContexts + 2;  // a sample token's
+  static constexpr int kWeightSets = 256;           // one per partial byte
+  static constexpr int kActivities = 32;            // sample tokens: see SetSampleContexts
 
   explicit ContextMixer(uint64_t chunk_tokens, const MixerParams& params = {});
-  // Bytes of memory a chunk of this length takes.
-  static uint64_t MemoryFor(uint64_t chunk_tokens, const MixerParams& params = {});
+  // Bytes of memory a chunk of this length takes (with media samples in it,
+  // if `samples`).
+  static uint64_t MemoryFor(uint64_t chunk_tokens, const MixerParams& params = {},
+                            bool samples = false);
 
   // Starts a byte: `freqs` has 256 entries >= 1 summing to 2^16.
   void SetFrequencies(const uint16_t* freqs);
-  // Replaces the byte contexts of the byte just started (before its first P1)
-  // by these kOrders hashes (media/sample_context.h).
-  void SetContexts(const uint32_t* hashes) {
-    for (int i = 0; i < kOrders; ++i) ctx_hash_[i] = hashes[i];
-  }
+  // Makes the byte just started (before its first P1) a media sample token
+  // (media/sample_context.h): these kSampleContexts hashes replace the byte
+  // contexts, and two mixers weigh the inputs: one with weights chosen by
+  // `activity` (< kActivities, also the second probability map's context),
+  // one by shape >> 4; `shape` (< 256) is a third probability map's context.
+  void SetSampleContexts(const uint32_t* hashes, int activity, int shape);
   // Probability that the next bit is 1, in 1..4095 of 4096.
   int P1();
   // The coded bit; after the 8th, the byte is complete.
   void Update(int bit);
 
  private:
+  // What only chunks with media samples need, made at their first sample.
+  struct SampleMixing {
+    std::vector<int32_t> weights;  // [kActivities][kWeightSets][kInputs], 16.16
+    std::vector<int32_t> shape_weights;  // [16][kWeightSets][kInputs]
+    Apm apm;
+    int activity = 0, shape = 0;  // of the current byte
+    int dot = 0, dot_shape = 0;   // the two mixers' stretched outputs
+  };
+
   void EndByte(uint8_t byte);
   uint32_t FindBucket(uint32_t hash);
+  int SampleP1();
+  void UpdateSampleMixers(int bit);
 
   MixerParams params_;
   int table_shift_;              // 32 - log2(buckets)
   std::vector<uint16_t> slots_;  // buckets of 16: a check, then 15 nibble-tree nodes,
                                  // each p (12 bits) << 4 | count (4 bits)
-  std::vector<int32_t> weights_;              // [kWeightSets][kInputs], 16.16
+  std::vector<int32_t> weights_;              // [kWeightSets][kByteInputs], 16.16
   Apm apm_order0_, apm_order1_;
+  std::unique_ptr<SampleMixing> sample_;
+  bool sample_byte_ = false;                  // the current byte is a sample token
+  int contexts_ = kOrders;                    // context inputs of the current byte
   std::array<uint32_t, 257> cum_{};           // cumulative frequencies of this byte
-  std::array<uint32_t, kOrders> ctx_hash_{};  // per order, set at byte start
-  std::array<uint32_t, kOrders> bucket_{};    // bucket of the current nibble
-  std::array<uint32_t, kOrders> slot_{};      // slot of the current bit
-  std::array<int, kInputs> x_{};              // stretched inputs of the current bit
+  std::array<uint32_t, kSampleContexts> ctx_hash_{};  // per context, set at byte start
+  std::array<uint32_t, kSampleContexts> bucket_{};    // bucket of the current nibble
+  std::array<uint32_t, kSampleContexts> slot_{};      // slot of the current bit
+  // Stretched inputs of the current bit: the table's, the contexts', the
+  // bias (kByteInputs of them for a byte token, kInputs for a sample token).
+  std::array<int, kInputs> x_{};
   int lo_ = 0, hi_ = 256;  // symbols still possible
   int c0_ = 1;             // 1 followed by the bits coded so far of this byte
   int p_mix_ = 2048;       // the mixer's last prediction

@@ -1,5 +1,6 @@
 #include "engine/context_mixer.h"
 
+#include <array>
 #include <cmath>
 #include <random>
 #include <string>
@@ -102,6 +103,54 @@ TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
   EXPECT_LT(ContextMixer::MemoryFor(300), ContextMixer::MemoryFor(100000));
   EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 20));
   EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 24u << 20);
+  // Media samples add their mixers and map.
+  EXPECT_GT(ContextMixer::MemoryFor(1 << 20, {}, true), ContextMixer::MemoryFor(1 << 20));
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24, {}, true), 30u << 20);
+}
+
+// Coding cost in bits of `data` as sample tokens whose contexts are
+// ctx(i), with the given activity and shape.
+template <typename Ctx>
+double SampleCostOf(const std::string& data, Ctx ctx, int activity, int shape) {
+  ContextMixer cm(data.size());
+  std::vector<uint16_t> uniform(256, 256);
+  double bits = 0;
+  for (size_t i = 0; i < data.size(); ++i) {
+    cm.SetFrequencies(uniform.data());
+    std::array<uint32_t, ContextMixer::kSampleContexts> h;
+    for (int k = 0; k < ContextMixer::kSampleContexts; ++k) h[k] = ctx(i) * 0x9E3779B1u + k;
+    cm.SetSampleContexts(h.data(), activity, shape);
+    const auto c = static_cast<unsigned char>(data[i]);
+    for (int k = 7; k >= 0; --k) {
+      const int bit = (c >> k) & 1;
+      const int p1 = cm.P1();
+      EXPECT_GE(p1, 1);
+      EXPECT_LE(p1, 4095);
+      bits -= std::log2((bit ? p1 : 4096 - p1) / 4096.0);
+      cm.Update(bit);
+    }
+  }
+  return bits;
+}
+
+// A sample token is predicted from the contexts it is given, not from the
+// bytes before it: residual bytes that are a function of their context cost
+// little with that context and about 8 bits without it.
+TEST(ContextMixerTest, SampleTokensLearnFromTheirContexts) {
+  std::mt19937 rng(11);
+  std::vector<uint32_t> key(20000);
+  std::string data(key.size(), 0);
+  for (size_t i = 0; i < key.size(); ++i) {
+    key[i] = rng() % 16;
+    data[i] = static_cast<char>(key[i] * 37 + 5);  // one byte per key
+  }
+  const double informed = SampleCostOf(data, [&](size_t i) { return key[i]; }, 3, 0x88);
+  const double blind = SampleCostOf(data, [](size_t) { return 7u; }, 3, 0x88);
+  EXPECT_LT(informed / data.size(), 0.5);
+  EXPECT_GT(blind / data.size(), 3.5);  // 16 equally likely values: 4 bits
+  // Any activity and shape in range is valid and deterministic.
+  EXPECT_EQ(SampleCostOf(data, [&](size_t i) { return key[i]; }, 31, 255),
+            SampleCostOf(data, [&](size_t i) { return key[i]; }, 31, 255));
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 // take fully are declined (coded as bytes) rather than mangled.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
 #include "media/front_ends.h"
 #include "media/media_codec.h"
+#include "media/sample_predictor.h"
 #include "media/sample_stream.h"
 
 namespace lmc::media {
@@ -206,6 +208,62 @@ TEST(MediaTest, SmoothSamplesBecomeSmallTokens) {
   size_t zeros = 0;
   for (char c : m.tokens) zeros += c == 0;
   EXPECT_GT(zeros, 64u * 64 - 2);  // all but the first pixel predicted exactly
+}
+
+// Red and blue are predicted as green plus their own difference to green:
+// colour that differs from green by a constant costs nothing after the first
+// pixel, however rough green is.
+TEST(MediaTest, RedAndBlueFollowGreen) {
+  std::mt19937 rng(9);
+  std::string green(32 * 16, '\0'), raster;
+  for (char& g : green) {
+    g = static_cast<char>(10 + rng() % 220);  // rough, and never clipped below
+    raster += {static_cast<char>(g + 20), g, static_cast<char>(g - 9)};
+  }
+  MediaTokens m = ToTokens("P6\n32 16\n255\n" + raster);
+  ASSERT_EQ(m.modality, Modality::kImage);
+  const std::string_view tokens = std::string_view(m.tokens).substr(m.layout.container);
+  const std::string_view green_tokens = tokens.substr(0, 32 * 16);
+  const std::string_view red = tokens.substr(32 * 16, 32 * 16), blue = tokens.substr(64 * 16);
+  EXPECT_GT(std::count(green_tokens.begin(), green_tokens.end(), '\0'), 0);
+  EXPECT_LT(std::count(green_tokens.begin(), green_tokens.end(), '\0'), 32 * 16 / 4);
+  // The first pixel of each is predicted as green's value: +20 and -9.
+  EXPECT_EQ(static_cast<uint8_t>(red[0]), 40);
+  EXPECT_EQ(static_cast<uint8_t>(blue[0]), 17);
+  EXPECT_EQ(std::count(red.begin() + 1, red.end(), '\0'), static_cast<long>(red.size() - 1));
+  EXPECT_EQ(std::count(blue.begin() + 1, blue.end(), '\0'), static_cast<long>(blue.size() - 1));
+  EXPECT_EQ(RoundTrip("P6\n32 16\n255\n" + raster), Modality::kImage);
+}
+
+// A predictor started at walk position `first` (a chunk's first sample)
+// predicts exactly as one that ran from the start over zeros up to `first`:
+// what a chunk's contexts see does not depend on how it was reached.
+TEST(MediaTest, PredictorStartsAnywhereAsAfterZeros) {
+  const std::string wav = Wav(2, 16, Random(600, 21));
+  for (const std::string& file :
+       {std::string("P6\n7 5\n255\n") + Raster(105, 3), "P5\n9 4\n65535\n" + Raster(72, 4),
+        wav, "YUV4MPEG2 W4 H4 C420\nFRAME\n" + Raster(24, 5) + "FRAME\n" + Raster(24, 6)}) {
+    MediaTokens m = ToTokens(file);
+    ASSERT_NE(m.modality, Modality::kBytes);
+    const Geometry& g = m.geometry;
+    std::mt19937 rng(1);
+    std::vector<uint32_t> v(g.samples);
+    for (uint32_t& x : v) x = rng() & ((1u << (SampleBytes(g.format) * 8)) - 1);
+    for (uint64_t first : {uint64_t{0}, uint64_t{1}, g.samples / 3, g.samples - 1}) {
+      SamplePredictor from_zero(g), started(g, first);
+      for (uint64_t s = 0; s < g.samples; ++s) {
+        const uint32_t x = s < first ? 0 : v[s];
+        if (s >= first) {
+          ASSERT_EQ(started.position(), s);
+          ASSERT_EQ(started.prediction(), from_zero.prediction()) << "sample " << s;
+          ASSERT_EQ(started.PlaneTermsPrediction(), from_zero.PlaneTermsPrediction());
+          started.Push(x);
+        }
+        from_zero.Push(x);
+      }
+      EXPECT_TRUE(started.done());
+    }
+  }
 }
 
 // What the decoder does with a frame's parameters and tokens.

@@ -1,14 +1,17 @@
 // Contexts for the context mixer (engine/context_mixer.h) from the structure
 // of a media token stream: while a sample's residual bytes are coded, the
-// mixer's six context inputs look at the residuals of the sample's neighbours
-// - west, north, north-west, north-east and the same position one plane (or
-// video frame, or audio channel) earlier - instead of at the previous bytes
-// of the stream. The transformer sees 256 tokens back, less than an image row;
-// these contexts see the 2-D neighbourhood. Container tokens keep the byte
-// contexts. docs/format.md ("Sample contexts") specifies the hashes.
+// mixer's twelve sample contexts look at the residuals of the sample's
+// neighbours - west, north, north-west, north-east and the same position one
+// plane (or video frame, or audio channel) earlier - and at the neighbours'
+// values against the sample's prediction, which the chunk's own copy of the
+// predictor (media/sample_predictor.h) restores token by token. The
+// transformer sees 256 tokens back, less than an image row; these contexts
+// see the 2-D neighbourhood. Container tokens keep the byte contexts.
+// docs/format.md ("Sample contexts") specifies the hashes.
 //
 //   SampleContext sc(layout, first_token_of_chunk);
-//   per token: uint32_t h[6]; if (sc.Next(h)) mixer.SetContexts(h);
+//   per token: SampleContext::Contexts c;
+//              if (sc.Next(&c)) mixer.SetSampleContexts(c.hashes.data(), c.activity, c.shape);
 //              ... code the token ...; sc.Push(token);
 #ifndef LMC_MEDIA_SAMPLE_CONTEXT_H_
 #define LMC_MEDIA_SAMPLE_CONTEXT_H_
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "media/geometry.h"
+#include "media/sample_predictor.h"
 
 namespace lmc::media {
 
@@ -33,12 +37,18 @@ struct TokenLayout {
 
 class SampleContext {
  public:
-  static constexpr int kContexts = 6;
+  static constexpr int kContexts = 12;
+  // What the mixer (ContextMixer::SetSampleContexts) takes for one token.
+  struct Contexts {
+    std::array<uint32_t, kContexts> hashes;
+    int activity;  // 0..31: how large the neighbours' residuals are
+    int shape;     // 0..255: where W (high nibble) and N lie around the prediction
+  };
   // A chunk's contexts; it starts at token `first_token` of the stream and
-  // sees only its own tokens (neighbours before it count as 0).
+  // sees only its own tokens (samples before it count as 0).
   SampleContext(const TokenLayout& layout, uint64_t first_token);
   // The contexts of the next token; false when it is a container token.
-  bool Next(std::array<uint32_t, kContexts>* hashes) const;
+  bool Next(Contexts* c) const;
   void Push(uint8_t token);
 
  private:
@@ -53,6 +63,7 @@ class SampleContext {
   uint64_t first_sample_;  // z_[0] is this sample's residual
   std::vector<uint32_t> z_;
   uint32_t partial_ = 0;  // bytes of the current sample so far
+  SamplePredictor predictor_;  // the chunk's samples and their predictions
 };
 
 }  // namespace lmc::media

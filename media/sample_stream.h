@@ -6,8 +6,9 @@
 // pixel of the previous frame corrected by the spatial predictor's change -
 // wrapped to the sample width, zigzagged (small magnitudes become small
 // numbers) and written most significant byte first. Colour images go plane by
-// plane, green first, and red and blue are predicted with green's residual at
-// the same pixel added; audio goes channel by channel; video plane by plane.
+// plane, green first, and red and blue are predicted as green plus the
+// prediction of their difference to green; audio goes channel by channel;
+// video plane by plane. media/sample_predictor.h makes the predictions.
 // docs/format.md ("Front-ends") specifies every step; the inverse is exact for
 // any bytes whatever, so a corrupt payload cannot make it fail, only differ
 // (and then the frame checksum refuses the result).

@@ -1,0 +1,249 @@
+#include "media/sample_predictor.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace lmc::media {
+namespace {
+
+int64_t Med(int64_t w, int64_t n, int64_t nw) {
+  if (nw >= std::max(w, n)) return std::min(w, n);
+  if (nw <= std::min(w, n)) return std::max(w, n);
+  return w + n - nw;
+}
+
+// Colour images walk green first, then red, blue and alpha.
+uint64_t ImageChannel(const Geometry& g, uint64_t plane) {
+  if (g.channels < 3 || plane > 2) return plane;
+  return plane == 0 ? 1 : plane == 1 ? 0 : 2;
+}
+
+}  // namespace
+
+SamplePredictor::SamplePredictor(const Geometry& g, uint64_t first)
+    : g_(g),
+      samples_(g.samples),
+      first_(first),
+      pos_(first),
+      mask_((uint64_t{1} << (SampleBytes(g.format) * 8)) - 1) {
+  if (!done()) {
+    StartPlane(pos_);
+    Predict();
+  }
+}
+
+uint64_t SamplePredictor::RawIndex(const Geometry& g, uint64_t s) {
+  switch (g.modality) {
+    case Modality::kImage: {
+      const uint64_t plane = uint64_t{g.width} * g.height;
+      return s % plane * g.channels + ImageChannel(g, s / plane);
+    }
+    case Modality::kAudio: {
+      const uint64_t per = g.samples / g.channels;
+      return s % per * g.channels + s / per;
+    }
+    case Modality::kVideo:
+    case Modality::kBytes:
+      break;
+  }
+  return s;
+}
+
+void SamplePredictor::StartPlane(uint64_t s) {
+  place_ = Place{};
+  switch (g_.modality) {
+    case Modality::kImage: {
+      const uint64_t plane = uint64_t{g_.width} * g_.height;
+      place_.base = s / plane * plane;
+      place_.w = g_.width;
+      place_.h = g_.height;
+      const uint64_t k = ImageChannel(g_, s / plane);
+      if (g_.channels >= 3 && (k == 0 || k == 2)) {
+        place_.ref = 0;  // green's plane
+        place_.difference = true;
+      }
+      break;
+    }
+    case Modality::kVideo: {
+      const uint64_t frame = g_.VideoFrameSamples();
+      const uint64_t luma = uint64_t{g_.width} * g_.height;
+      const uint64_t f = s / frame, r = s % frame;
+      if (r < luma) {
+        place_.base = f * frame;
+        place_.w = g_.width;
+        place_.h = g_.height;
+      } else {
+        place_.w = (uint64_t{g_.width} + g_.chroma_shift) >> g_.chroma_shift;
+        place_.h = (uint64_t{g_.height} + g_.chroma_shift) >> g_.chroma_shift;
+        const uint64_t size = place_.w * place_.h;
+        place_.base = f * frame + luma + (r - luma) / size * size;
+      }
+      if (f > 0) place_.ref = static_cast<int64_t>(place_.base - frame);
+      break;
+    }
+    case Modality::kAudio: {
+      const uint64_t per = g_.samples / g_.channels;
+      place_.base = s / per * per;
+      place_.w = per;
+      place_.h = 1;
+      lms_w_.fill(0);
+      lms_r_.fill(0);
+      s1_ = s2_ = 0;
+      n_ = s - place_.base;
+      break;
+    }
+    case Modality::kBytes:
+      place_.w = samples_;
+      place_.h = 1;
+      break;
+  }
+  const uint64_t q = s - place_.base;
+  place_.x = q % place_.w;
+  place_.y = q / place_.w;
+  plane_end_ = place_.base + place_.w * place_.h;
+  if (g_.modality == Modality::kImage || g_.modality == Modality::kVideo) {
+    err_.assign(2 * kCandidates * place_.w, 0);
+  }
+}
+
+void SamplePredictor::Predict() {
+  if (g_.modality == Modality::kAudio) {
+    // Order-2 fixed prediction, then a sign-sign LMS filter over the fixed
+    // predictor's past residuals predicting its next one.
+    fixed_ = n_ >= 2 ? 2 * s1_ - s2_ : n_ == 1 ? s1_ : 0;
+    int64_t acc = 0;
+    for (int j = 0; j < kLms; ++j) acc += lms_w_[j] * lms_r_[j];
+    lms_ = (acc + (int64_t{1} << (kLmsShift - 1))) >> kLmsShift;
+    const int64_t offset = g_.format == SampleFormat::kU8 ? 128 : 0;
+    pred_ = static_cast<uint32_t>(
+        static_cast<uint64_t>(fixed_ + lms_ + offset) & mask_);
+    return;
+  }
+  if (g_.modality == Modality::kBytes) {
+    pred_ = 0;
+    return;
+  }
+  const uint64_t x = place_.x, y = place_.y;
+  const int64_t hi = static_cast<int64_t>(mask_);
+  if (place_.difference) {
+    // Green plus the difference's own prediction (as for a plane alone).
+    t_ = Ref(x, y);
+    pred_ = static_cast<uint32_t>(
+        std::clamp<int64_t>(t_ + PlanePrediction(false, -hi), 0, hi));
+    return;
+  }
+  t_ = 0;
+  pred_ = static_cast<uint32_t>(PlanePrediction(place_.ref >= 0, 0));
+}
+
+int64_t SamplePredictor::PlanePrediction(bool ref, int64_t lo) {
+  const uint64_t x = place_.x, y = place_.y;
+  const int64_t hi = static_cast<int64_t>(mask_);
+  inner_ = x > 0 && y > 0;
+  if (inner_) {
+    // MED, W, N, NE, (W + NE) / 2, W + N - NW, W + NE - N, (W + N) / 2; with
+    // a reference plane (value T here, MED' its MED): MED + T - MED', T, MED,
+    // W, N, NE, (W + N) / 2, W + T - T_W.
+    const int64_t W = Cur(x - 1, y), N = Cur(x, y - 1), NW = Cur(x - 1, y - 1);
+    const int64_t NE = x + 1 < place_.w ? Cur(x + 1, y - 1) : N;
+    const int64_t med = Med(W, N, NW);
+    if (ref) {
+      const int64_t t = Ref(x, y);
+      const int64_t q = Med(Ref(x - 1, y), Ref(x, y - 1), Ref(x - 1, y - 1));
+      c_ = {std::clamp<int64_t>(med + t - q, lo, hi),
+            t,
+            med,
+            W,
+            N,
+            NE,
+            (W + N + 1) >> 1,
+            std::clamp<int64_t>(W + t - Ref(x - 1, y), lo, hi)};
+    } else {
+      c_ = {med,
+            W,
+            N,
+            NE,
+            (W + NE + 1) >> 1,
+            std::clamp<int64_t>(W + N - NW, lo, hi),
+            std::clamp<int64_t>(W + NE - N, lo, hi),
+            (W + N + 1) >> 1};
+    }
+    return Blend(lo);
+  }
+  if (y == 0 && x == 0) return ref ? Ref(0, 0) : 0;
+  if (y == 0) {
+    const int64_t p = Cur(x - 1, 0);
+    return ref ? std::clamp<int64_t>(p + Ref(x, 0) - Ref(x - 1, 0), lo, hi) : p;
+  }
+  const int64_t p = Cur(0, y - 1);
+  return ref ? std::clamp<int64_t>(p + Ref(0, y) - Ref(0, y - 1), lo, hi) : p;
+}
+
+int64_t SamplePredictor::Around(int64_t dx, int64_t dy) const {
+  const int64_t x = static_cast<int64_t>(place_.x) + dx,
+                y = static_cast<int64_t>(place_.y) + dy;
+  if (x < 0 || y < 0 || x >= static_cast<int64_t>(place_.w))
+    return PlaneTermsPrediction();
+  return Cur(x, y);
+}
+
+// Candidates weighted by 2^40 / (1 + e)^2, e = their errors at W and N
+// (twice) and at NW and NE (NE: N on the last column), rounded; candidates
+// are >= lo.
+int64_t SamplePredictor::Blend(int64_t lo) const {
+  const uint64_t x = place_.x, y = place_.y;
+  const uint64_t ne = x + 1 < place_.w ? x + 1 : x;
+  uint64_t num = 0, den = 0;
+  for (int k = 0; k < kCandidates; ++k) {
+    const uint32_t* r = &err_[((y & 1) * kCandidates + k) * place_.w];
+    const uint32_t* u = &err_[(((y - 1) & 1) * kCandidates + k) * place_.w];
+    const uint64_t e =
+        1 + 2 * uint64_t{r[x - 1]} + 2 * uint64_t{u[x]} + u[x - 1] + u[ne];
+    const uint64_t weight = (uint64_t{1} << 40) / (e * e);
+    num += weight * static_cast<uint64_t>(c_[k] - lo);
+    den += weight;
+  }
+  return lo + static_cast<int64_t>((num + den / 2) / den);
+}
+
+void SamplePredictor::Push(uint32_t value) {
+  value &= mask();
+  values_.push_back(value);
+  if (g_.modality == Modality::kAudio) {
+    const int bits = SampleBytes(g_.format) * 8;
+    // Signed sample values: 8-bit WAV is unsigned around 128, the others
+    // two's complement.
+    int64_t x = value;
+    if (g_.format == SampleFormat::kU8) {
+      x -= 128;
+    } else if (x >= (int64_t{1} << (bits - 1))) {
+      x -= int64_t{1} << bits;
+    }
+    const int64_t e = x - fixed_ - lms_;
+    const int64_t sign_e = (e > 0) - (e < 0);
+    for (int j = 0; j < kLms; ++j) {
+      lms_w_[j] += sign_e * ((lms_r_[j] > 0) - (lms_r_[j] < 0)) * kLmsStep;
+    }
+    for (int j = kLms - 1; j > 0; --j) lms_r_[j] = lms_r_[j - 1];
+    lms_r_[0] = x - fixed_;
+    s2_ = s1_;
+    s1_ = x;
+    ++n_;
+  } else if (g_.modality != Modality::kBytes) {
+    for (int k = 0; k < kCandidates; ++k) {
+      ErrRow(place_.y, k)[place_.x] =
+          inner_ ? static_cast<uint32_t>(std::abs(int64_t{value} - t_ - c_[k]))
+                 : 0;
+    }
+  }
+  ++pos_;
+  if (++place_.x == place_.w) {
+    place_.x = 0;
+    ++place_.y;
+  }
+  if (done()) return;
+  if (pos_ == plane_end_) StartPlane(pos_);
+  Predict();
+}
+
+}  // namespace lmc::media
