@@ -39,13 +39,17 @@ TEST(ApmTest, StartsAsIdentityAndLearns) {
   EXPECT_NEAR(apm.Refine(2048, 0), 2048, 8);  // other contexts untouched
 }
 
-// Coding cost in bits of `data` under uniform transformer frequencies.
-double CostOf(const std::string& data) {
+// Coding cost in bits of `data` under uniform transformer frequencies;
+// before(cm, i) runs at the start of byte i (after SetFrequencies).
+template <typename Before>
+double CostOf(const std::string& data, Before before) {
   ContextMixer cm(data.size());
   std::vector<uint16_t> uniform(256, 256);
   double bits = 0;
-  for (unsigned char c : data) {
+  for (size_t i = 0; i < data.size(); ++i) {
     cm.SetFrequencies(uniform.data());
+    before(cm, i);
+    const auto c = static_cast<unsigned char>(data[i]);
     for (int k = 7; k >= 0; --k) {
       const int bit = (c >> k) & 1;
       const int p1 = cm.P1();
@@ -56,6 +60,10 @@ double CostOf(const std::string& data) {
     }
   }
   return bits;
+}
+
+double CostOf(const std::string& data) {
+  return CostOf(data, [](ContextMixer&, size_t) {});
 }
 
 TEST(ContextMixerTest, FirstPredictionIsTheTransformers) {
@@ -112,25 +120,11 @@ TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
 // ctx(i), with the given activity and shape.
 template <typename Ctx>
 double SampleCostOf(const std::string& data, Ctx ctx, int activity, int shape) {
-  ContextMixer cm(data.size());
-  std::vector<uint16_t> uniform(256, 256);
-  double bits = 0;
-  for (size_t i = 0; i < data.size(); ++i) {
-    cm.SetFrequencies(uniform.data());
+  return CostOf(data, [&](ContextMixer& cm, size_t i) {
     std::array<uint32_t, ContextMixer::kSampleContexts> h;
     for (int k = 0; k < ContextMixer::kSampleContexts; ++k) h[k] = ctx(i) * 0x9E3779B1u + k;
     cm.SetSampleContexts(h.data(), activity, shape);
-    const auto c = static_cast<unsigned char>(data[i]);
-    for (int k = 7; k >= 0; --k) {
-      const int bit = (c >> k) & 1;
-      const int p1 = cm.P1();
-      EXPECT_GE(p1, 1);
-      EXPECT_LE(p1, 4095);
-      bits -= std::log2((bit ? p1 : 4096 - p1) / 4096.0);
-      cm.Update(bit);
-    }
-  }
-  return bits;
+  });
 }
 
 // A sample token is predicted from the contexts it is given, not from the
