@@ -121,8 +121,8 @@ int ContextMixer::P1() {
 int ContextMixer::SampleP1() {
   // Two mixers, their stretched outputs averaged; three maps.
   SampleMixing& m = *sample_;
-  const int32_t* w = &m.weights[(m.activity * kWeightSets + c0_) * kInputs];
-  const int32_t* v = &m.shape_weights[((m.shape >> 4) * kWeightSets + c0_) * kInputs];
+  const int32_t* w = m.ActivityRow(c0_);
+  const int32_t* v = m.ShapeRow(c0_);
   int64_t a = 0, b = 0;
   for (int i = 0; i < kInputs; ++i) {
     a += int64_t{w[i]} * x_[i];
@@ -142,8 +142,8 @@ void ContextMixer::UpdateSampleMixers(int bit) {
   // Each mixer steps on the coding cost of its own prediction.
   SampleMixing& m = *sample_;
   m.apm.Update(bit);
-  int32_t* w = &m.weights[(m.activity * kWeightSets + c0_) * kInputs];
-  int32_t* v = &m.shape_weights[((m.shape >> 4) * kWeightSets + c0_) * kInputs];
+  int32_t* w = m.ActivityRow(c0_);
+  int32_t* v = m.ShapeRow(c0_);
   const int32_t ea = (bit << 12) - std::clamp(Squash(m.dot), 1, 4095);
   const int32_t eb = (bit << 12) - std::clamp(Squash(m.dot_shape), 1, 4095);
   for (int i = 0; i < kInputs; ++i) {

@@ -69,6 +69,9 @@ class ContextMixer {
     Apm apm;
     int activity = 0, shape = 0;  // of the current byte
     int dot = 0, dot_shape = 0;   // the two mixers' stretched outputs
+    // The two mixers' weights for partial byte c0.
+    int32_t* ActivityRow(int c0) { return &weights[(activity * kWeightSets + c0) * kInputs]; }
+    int32_t* ShapeRow(int c0) { return &shape_weights[((shape >> 4) * kWeightSets + c0) * kInputs]; }
   };
 
   void EndByte(uint8_t byte);

@@ -35,45 +35,29 @@ SampleContext::SampleContext(const TokenLayout& layout, uint64_t first_token)
 }
 
 void SampleContext::Neighbours(uint64_t s, std::array<int64_t, 5>* n) const {
+  // s is the predictor's current sample: its place says where s lies.
   n->fill(-1);
   auto& [w, north, nw, ne, p] = *n;
-  uint64_t width = g_.width, height = g_.height, plane = 0, q = 0;
-  switch (g_.modality) {
-    case Modality::kImage:
-      plane = width * height;
-      q = s % plane;
-      break;
-    case Modality::kAudio: {
-      const uint64_t per = g_.samples / g_.channels;
-      q = s % per;
-      if (q > 0) w = s - 1;
-      if (q > 1) north = s - 2;
-      if (q > 2) nw = s - 3;
-      if (s >= per) p = s - per;
-      return;
-    }
-    case Modality::kVideo: {
-      const uint64_t frame = g_.VideoFrameSamples();
-      const uint64_t r = s % frame, luma = width * height;
-      if (s >= frame) p = s - frame;
-      if (r < luma) {
-        q = r;
-      } else {
-        width = (width + g_.chroma_shift) >> g_.chroma_shift;
-        height = (height + g_.chroma_shift) >> g_.chroma_shift;
-        q = (r - luma) % (width * height);
-      }
-      break;
-    }
-    case Modality::kBytes:
-      return;
+  const SamplePredictor::Place& pl = predictor_.place();
+  const uint64_t x = pl.x, y = pl.y, size = pl.w * pl.h;
+  if (g_.modality == Modality::kAudio) {
+    // A channel is one row: W, N, NW are the previous three samples.
+    if (x > 0) w = s - 1;
+    if (x > 1) north = s - 2;
+    if (x > 2) nw = s - 3;
+  } else {
+    if (x > 0) w = s - 1;
+    if (y > 0) north = s - pl.w;
+    if (x > 0 && y > 0) nw = s - pl.w - 1;
+    if (y > 0 && x + 1 < pl.w) ne = s - pl.w + 1;
   }
-  const uint64_t x = q % width, y = q / width;
-  if (x > 0) w = s - 1;
-  if (y > 0) north = s - width;
-  if (x > 0 && y > 0) nw = s - width - 1;
-  if (y > 0 && x + 1 < width) ne = s - width + 1;
-  if (g_.modality == Modality::kImage && s >= plane) p = s - plane;
+  // P: the same place one frame earlier (video), else one plane or channel
+  // earlier in the walk.
+  if (g_.modality == Modality::kVideo) {
+    if (pl.ref >= 0) p = pl.ref + (s - pl.base);
+  } else if (pl.base >= size) {
+    p = s - size;
+  }
 }
 
 uint32_t SampleContext::Residual(int64_t s) const {
@@ -153,8 +137,7 @@ void SampleContext::Push(uint8_t token) {
     const uint64_t s = (token_ - container_) / bytes_ - 1;
     if (s >= first_sample_) {
       z_.push_back(partial_);
-      const int64_t r = (partial_ & 1) ? -static_cast<int64_t>(partial_ >> 1) - 1 : partial_ >> 1;
-      predictor_.Push(static_cast<uint32_t>(predictor_.prediction() + static_cast<uint64_t>(r)));
+      predictor_.PushResidual(partial_);
     }
     partial_ = 0;
   }

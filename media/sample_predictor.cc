@@ -195,8 +195,8 @@ int64_t SamplePredictor::Blend(int64_t lo) const {
   const uint64_t ne = x + 1 < place_.w ? x + 1 : x;
   uint64_t num = 0, den = 0;
   for (int k = 0; k < kCandidates; ++k) {
-    const uint32_t* r = &err_[((y & 1) * kCandidates + k) * place_.w];
-    const uint32_t* u = &err_[(((y - 1) & 1) * kCandidates + k) * place_.w];
+    const uint32_t* r = ErrRow(y, k);
+    const uint32_t* u = ErrRow(y - 1, k);
     const uint64_t e =
         1 + 2 * uint64_t{r[x - 1]} + 2 * uint64_t{u[x]} + u[x - 1] + u[ne];
     const uint64_t weight = (uint64_t{1} << 40) / (e * e);

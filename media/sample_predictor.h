@@ -52,6 +52,15 @@ class SamplePredictor {
   uint32_t prediction() const { return pred_; }
   // The value (masked to the sample width) of the sample at position().
   void Push(uint32_t value);
+  // The sample at position() from its zigzagged residual z (2s for s >= 0,
+  // -2s - 1 otherwise): pushes the value (prediction + s, masked) and
+  // returns it.
+  uint32_t PushResidual(uint32_t z) {
+    const int64_t r = (z & 1) ? -static_cast<int64_t>(z >> 1) - 1 : z >> 1;
+    const auto v = static_cast<uint32_t>((pred_ + static_cast<uint64_t>(r)) & mask_);
+    Push(v);
+    return v;
+  }
   // The value at walk position s; 0 before `first` and from position() on.
   uint32_t value(int64_t s) const {
     return s < static_cast<int64_t>(first_) || static_cast<uint64_t>(s) >= pos_
@@ -88,6 +97,9 @@ class SamplePredictor {
     return value(static_cast<int64_t>(place_.ref + y * place_.w + x));
   }
   uint32_t* ErrRow(uint64_t y, int k) {
+    return &err_[((y & 1) * kCandidates + k) * place_.w];
+  }
+  const uint32_t* ErrRow(uint64_t y, int k) const {
     return &err_[((y & 1) * kCandidates + k) * place_.w];
   }
   // The prediction of a plane alone (`ref`: with the reference plane's

@@ -121,10 +121,8 @@ absl::StatusOr<std::string> TokensToSamples(const Geometry& g,
   for (SamplePredictor sp(g); !sp.done(); ) {
     uint32_t z = 0;
     for (int b = 0; b < n; ++b) z = z << 8 | *t++;
-    const int64_t s = (z & 1) ? -static_cast<int64_t>(z >> 1) - 1 : z >> 1;
-    const auto x = static_cast<uint32_t>((sp.prediction() + static_cast<uint64_t>(s)) & sp.mask());
-    v[SamplePredictor::RawIndex(g, sp.position())] = x;
-    sp.Push(x);
+    const uint64_t i = SamplePredictor::RawIndex(g, sp.position());
+    v[i] = sp.PushResidual(z);
   }
   std::string raw;
   WriteValues(g.format, v, &raw);
