@@ -90,8 +90,9 @@ int Usage(int code) {
       "      --modality M  auto (default), bytes, image (PNM/PAM), audio (WAVE PCM) or\n"
       "                    video (Y4M): the front-end; files it does not take are\n"
       "                    coded as bytes\n"
-      "      --chunk N     tokens per independent chunk (default 1048576; smaller\n"
-      "                    chunks decompress in parallel, larger compress better)\n"
+      "      --chunk N     tokens per independent chunk (default 1048576 bytes,\n"
+      "                    8388608 media samples; smaller chunks decompress in\n"
+      "                    parallel, larger compress better)\n"
       "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"
       "            4 unsupported format\n");
   return code;

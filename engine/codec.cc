@@ -220,7 +220,7 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
 absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_view data,
                                           uint32_t chunk_tokens,
                                           std::optional<media::Modality> modality) {
-  if (chunk_tokens < 1 || chunk_tokens > kMaxChunkTokens) {
+  if (chunk_tokens > kMaxChunkTokens) {
     return absl::InvalidArgumentError(absl::StrCat("chunk size must be 1..", kMaxChunkTokens));
   }
   CompressPlan p;
@@ -235,6 +235,9 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
     p.tokens = std::make_unique<std::string>(std::move(m.tokens));
     p.layout = std::make_shared<const media::TokenLayout>(m.layout);
     data = *p.tokens;
+  }
+  if (chunk_tokens == 0) {
+    chunk_tokens = p.layout ? kDefaultMediaChunkTokens : kDefaultChunkTokens;
   }
   // Chunks of equal size (the last up to n - 1 tokens shorter) rather than full
   // ones and a short tail, so that n chunks decode in n equal parallel parts.

@@ -115,6 +115,29 @@ TEST(CodecTest, ChunksAreEqual) {
   EXPECT_EQ(single->header.chunk_tokens, 1000u);
 }
 
+// Without a chunk size, bytes are cut every 2^20 tokens and a media front-end's
+// samples every 2^23, so that a photo's contexts learn from all of it.
+TEST(CodecTest, DefaultChunksByFrontEnd) {
+  auto m = Tiny();
+  const std::string pixels = RandomBytes(1500 * 1000, 4);
+  auto bytes = PlanCompress(*m, pixels, 0);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(bytes->header.front_end, FrontEnd::kBytes);
+  EXPECT_EQ(bytes->chunks.size(), 2u);
+  auto image = PlanCompress(*m, "P5\n1500 1000\n255\n" + pixels, 0);
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->header.front_end, FrontEnd::kImage);
+  EXPECT_EQ(image->chunks.size(), 1u);
+  auto large = PlanCompress(*m, "P5\n3000 3000\n255\n" + RandomBytes(9000000, 5), 0);
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_EQ(large->header.front_end, FrontEnd::kImage);
+  EXPECT_EQ(large->chunks.size(), 2u);  // 9,000,000 samples > 2^23
+  // A size given applies to every front-end.
+  auto given = PlanCompress(*m, "P5\n1500 1000\n255\n" + pixels, 1 << 20);
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->chunks.size(), 2u);
+}
+
 TEST(CodecTest, TwentyMegabytes) {
   auto m = std::move(IntModel::FromBytes(MakeRandomModel(MicroConfig(), 3))).value();
   std::string data;

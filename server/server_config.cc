@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/frame.h"
 
 namespace lmc {
 namespace {
@@ -50,7 +51,12 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
   } else if (key == "max_queued_chunks") {
     return ParseNumber<size_t>(key, value, 1, &c->scheduler.max_queued_chunks);
   } else if (key == "chunk_tokens") {
-    return ParseNumber<uint32_t>(key, value, 1, &c->chunk_tokens);
+    absl::Status s = ParseNumber<uint32_t>(key, value, 0, &c->chunk_tokens);
+    if (s.ok() && c->chunk_tokens > kMaxChunkTokens) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("chunk_tokens: at most ", kMaxChunkTokens, " (0: by front-end)"));
+    }
+    return s;
   } else if (key == "max_stream_media_bytes") {
     return ParseNumber<uint64_t>(key, value, 0, &c->max_stream_media_bytes);
   } else if (key == "max_message_bytes") {

@@ -9,11 +9,13 @@
 //   --token_budget N         tokens per model step
 //   --block_tokens N         compression tokens per chunk per step
 //   --max_queued_chunks N    queue bound; beyond it RESOURCE_EXHAUSTED
-//   --chunk_tokens N         chunk size of the frames the server makes
+//   --chunk_tokens N         chunk size of the frames the server makes (0,
+//                            the default: 2^20 for bytes, 2^23 for media)
 //   --max_stream_media_bytes N   CompressStream gathers a media file (image,
 //                            audio, video) up to N bytes into one frame, so
 //                            its front-end sees all of it (64 MiB; 0: never);
 //                            other input is framed every chunk_tokens bytes
+//                            (2^20 if 0)
 //   --max_message_bytes N    unary request size limit (4 MiB)
 //   --max_output_bytes N     largest decompressed frame the server will produce
 //   --drain_seconds N        on SIGTERM, how long in-flight calls may take
@@ -48,7 +50,7 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   std::vector<std::pair<std::string, std::string>> models;  // name, path ("": embedded)
   SchedulerOptions scheduler;
-  uint32_t chunk_tokens = 1 << 20;
+  uint32_t chunk_tokens = 0;  // 0: CodecOptions' defaults by front-end
   uint64_t max_stream_media_bytes = uint64_t{64} << 20;
   int64_t max_message_bytes = 4 << 20;
   uint64_t max_output_bytes = uint64_t{256} << 20;

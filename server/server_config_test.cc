@@ -24,6 +24,7 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   EXPECT_EQ(c->max_message_bytes, 4 << 20);
   EXPECT_EQ(c->max_stream_media_bytes, uint64_t{64} << 20);
   EXPECT_EQ(c->device, "cpu");
+  EXPECT_EQ(c->chunk_tokens, 0u);  // the codec's defaults: 2^20 bytes, 2^23 samples
   auto gpu = Parse({"--device", "cuda:1"});
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   EXPECT_EQ(gpu->device, "cuda:1");
@@ -50,7 +51,8 @@ TEST(ServerConfigTest, BadInputIsInvalidArgument) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--workers", "zero"}, {"--workers", "0"}, {"--bogus", "1"}, {"--listen"}, {"stray"},
            {"--config", "/nonexistent/lmc.conf"}, {"--tls_cert", "c.pem"},
-           {"--tls_key", "k.pem"}, {"--tls_client_ca", "ca.pem"}}) {
+           {"--tls_key", "k.pem"}, {"--tls_client_ca", "ca.pem"},
+           {"--chunk_tokens", "16777217"}}) {
     auto c = Parse(args);
     EXPECT_FALSE(c.ok()) << args[0];
   }

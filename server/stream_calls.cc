@@ -102,7 +102,10 @@ class CompressStreamCall : public StreamCall<v1::CompressRequest, v1::CompressRe
   }
 
  private:
-  size_t Segment() const { return service_->config().chunk_tokens; }
+  size_t Segment() const {
+    const uint32_t c = service_->config().chunk_tokens;
+    return c ? c : kDefaultChunkTokens;
+  }
 
   // Whether the input holds a segment to code now. When the first segment's
   // worth has arrived and it starts like a media file, the stream is gathered
