@@ -155,7 +155,12 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       if (!m.ok()) return false;
       a->codec.modality = *m;
     }
-    else if (s == "--chunk") { if (!value(&v)) return false; a->codec.chunk_tokens = static_cast<uint32_t>(std::stoul(v)); }
+    else if (s == "--chunk") {
+      if (!value(&v)) return false;
+      const unsigned long n = std::stoul(v);  // 0: by front-end
+      if (n > lmc::kMaxChunkTokens) return false;
+      a->codec.chunk_tokens = static_cast<uint32_t>(n);
+    }
     else if (s.size() > 2 && s[0] == '-' && s[1] != '-') {
       for (char ch : s.substr(1)) {  // combined short flags: -kf, -cq
         if (ch == 'c') a->to_stdout = true;

@@ -221,7 +221,8 @@ absl::StatusOr<CompressPlan> PlanCompress(const IntModel& model, std::string_vie
                                           uint32_t chunk_tokens,
                                           std::optional<media::Modality> modality) {
   if (chunk_tokens > kMaxChunkTokens) {
-    return absl::InvalidArgumentError(absl::StrCat("chunk size must be 1..", kMaxChunkTokens));
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk size must be at most ", kMaxChunkTokens, " (0: by front-end)"));
   }
   CompressPlan p;
   p.header.front_end = FrontEnd::kBytes;

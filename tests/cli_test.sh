@@ -94,5 +94,8 @@ check "media: --modality bytes" bash -c "'$LMC' info '$T/imgb.lmc' | grep -q 'fr
 "$LMC" compress -m "$T/tiny.safetensors" --modality audio -c "$T/img.pgm" >"$T/imga.lmc"
 check "media: not audio, so bytes" bash -c "'$LMC' info '$T/imga.lmc' | grep -q 'front-end     bytes'"
 check "media: unknown modality" expect_rc 1 "$LMC" compress --modality smell -c "$T/img.pgm"
+"$LMC" compress -m "$T/tiny.safetensors" --chunk 40 -c "$T/img.pgm" >"$T/imgc.lmc"
+check "media: --chunk applies to samples" bash -c "'$LMC' info -m '$T/tiny.safetensors' '$T/imgc.lmc' | grep -q 'chunks        4 of up to 38 tokens'"
+check "chunk size over 2^24 is a usage error" expect_rc 1 "$LMC" compress --chunk 16777217 -c "$T/img.pgm"
 
 finish cli_test
