@@ -91,7 +91,7 @@ int Usage(int code) {
       "                    video (Y4M): the front-end; files it does not take are\n"
       "                    coded as bytes\n"
       "      --chunk N     tokens per independent chunk (default 1048576 bytes,\n"
-      "                    8388608 media samples; smaller chunks decompress in\n"
+      "                    8388608 media tokens; smaller chunks decompress in\n"
       "                    parallel, larger compress better)\n"
       "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"
       "            4 unsupported format\n");

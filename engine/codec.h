@@ -30,11 +30,12 @@
 
 namespace lmc {
 
-// Chunk sizes when none is given: bytes, and a media front-end's samples.
-// Media chunks are larger because a sample's contexts learn the file's own
-// statistics from nothing at every chunk start (a photo cut in two chunks costs
-// about a tenth more), and no transformer context bounds them. A chunk of 2^23
-// samples decodes in under a minute on one core, in about 200 MiB.
+// Chunk sizes when none is given: bytes, and a media front-end's token stream
+// (its container and sample bytes; an 8-bit sample is one token, a 16-bit one
+// two). Media chunks are larger because a sample's contexts learn the file's
+// own statistics from nothing at every chunk start (a photo cut in two chunks
+// costs about a tenth more), and no transformer context bounds them. A chunk
+// of 2^23 tokens decodes in under a minute on one core, in about 200 MiB.
 inline constexpr uint32_t kDefaultChunkTokens = 1 << 20;
 inline constexpr uint32_t kDefaultMediaChunkTokens = 1 << 23;
 

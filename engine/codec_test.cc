@@ -116,7 +116,7 @@ TEST(CodecTest, ChunksAreEqual) {
 }
 
 // Without a chunk size, bytes are cut every 2^20 tokens and a media front-end's
-// samples every 2^23, so that a photo's contexts learn from all of it.
+// token stream every 2^23, so that a photo's contexts learn from all of it.
 TEST(CodecTest, DefaultChunksByFrontEnd) {
   auto m = Tiny();
   const std::string pixels = RandomBytes(1500 * 1000, 4);
@@ -131,7 +131,7 @@ TEST(CodecTest, DefaultChunksByFrontEnd) {
   auto large = PlanCompress(*m, "P5\n3000 3000\n255\n" + RandomBytes(9000000, 5), 0);
   ASSERT_TRUE(large.ok()) << large.status();
   EXPECT_EQ(large->header.front_end, FrontEnd::kImage);
-  EXPECT_EQ(large->chunks.size(), 2u);  // 9,000,000 samples > 2^23
+  EXPECT_EQ(large->chunks.size(), 2u);  // 9,000,000 8-bit samples > 2^23 tokens
   // A size given applies to every front-end.
   auto given = PlanCompress(*m, "P5\n1500 1000\n255\n" + pixels, 1 << 20);
   ASSERT_TRUE(given.ok());
