@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
@@ -10,13 +11,16 @@ namespace lmc {
 namespace {
 
 template <typename T>
-absl::Status ParseNumber(std::string_view key, std::string_view value, T min, T* out) {
+absl::Status ParseNumber(std::string_view key, std::string_view value, T min, T* out,
+                         T max = std::numeric_limits<T>::max()) {
   T v{};
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size() || v < min) {
+  if (ec != std::errc() || end != value.data() + value.size() || v < min || v > max) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--", std::string(key), ": expected a number >= ", min, ", got '",
-                     std::string(value), "'"));
+        absl::StrCat("--", std::string(key), ": expected a number ",
+                     max == std::numeric_limits<T>::max() ? absl::StrCat(">= ", min)
+                                                          : absl::StrCat("in ", min, "..", max),
+                     ", got '", std::string(value), "'"));
   }
   *out = v;
   return absl::OkStatus();
@@ -51,12 +55,7 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
   } else if (key == "max_queued_chunks") {
     return ParseNumber<size_t>(key, value, 1, &c->scheduler.max_queued_chunks);
   } else if (key == "chunk_tokens") {
-    absl::Status s = ParseNumber<uint32_t>(key, value, 0, &c->chunk_tokens);
-    if (s.ok() && c->chunk_tokens > kMaxChunkTokens) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("chunk_tokens: at most ", kMaxChunkTokens, " (0: by front-end)"));
-    }
-    return s;
+    return ParseNumber<uint32_t>(key, value, 0, &c->chunk_tokens, kMaxChunkTokens);  // 0: by front-end
   } else if (key == "max_stream_media_bytes") {
     return ParseNumber<uint64_t>(key, value, 0, &c->max_stream_media_bytes);
   } else if (key == "max_message_bytes") {
