@@ -58,10 +58,10 @@ void ChunkEncoder::CodeRows(uint16_t* freqs, size_t rows) {
   for (size_t t = 0; t < rows; ++t) CodeToken(freqs + t * ModelConfig::kVocab);
 }
 
-void ChunkEncoder::CodeWithoutModel() {
+void ChunkEncoder::CodeWithoutModel(size_t max_tokens) {
   if (needs_model()) return;
   std::array<uint16_t, ModelConfig::kVocab> f;
-  while (!done()) {
+  for (size_t n = 0; n < max_tokens && !done(); ++n) {
     FlatRow(f.data());
     CodeToken(f.data());
   }
@@ -120,10 +120,10 @@ void ChunkDecoder::Code(uint16_t* f) {
   next_ = c;
 }
 
-void ChunkDecoder::CodeWithoutModel() {
+void ChunkDecoder::CodeWithoutModel(size_t max_tokens) {
   if (needs_model()) return;
   std::array<uint16_t, ModelConfig::kVocab> f;
-  while (!done()) {
+  for (size_t n = 0; n < max_tokens && !done(); ++n) {
     FlatRow(f.data());
     Code(f.data());
   }

@@ -19,6 +19,7 @@
 #ifndef LMC_ENGINE_CHUNK_CODER_H_
 #define LMC_ENGINE_CHUNK_CODER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -51,8 +52,9 @@ class ChunkEncoder {
   // before model_end() are.
   bool needs_model() const { return pos_ < model_end_; }
   size_t model_remaining() const { return needs_model() ? model_end_ - pos_ : 0; }
-  // Codes every remaining token when none needs the model.
-  void CodeWithoutModel();
+  // Codes up to `max_tokens` of the remaining tokens when none needs the model
+  // (a slice at a time lets the caller poll deadlines between slices).
+  void CodeWithoutModel(size_t max_tokens = SIZE_MAX);
   StreamState* state() { return &state_; }
   // Model inputs for the next block of at most `block` tokens (BOS first),
   // none past the tokens that need the model.
@@ -86,8 +88,8 @@ class ChunkDecoder {
   bool done() const { return out_.size() >= tokens_; }
   size_t remaining() const { return tokens_ - out_.size(); }
   bool needs_model() const { return out_.size() < model_end_; }
-  // Decodes every remaining token when none needs the model.
-  void CodeWithoutModel();
+  // Decodes up to `max_tokens` of the remaining tokens when none needs the model.
+  void CodeWithoutModel(size_t max_tokens = SIZE_MAX);
   StreamState* state() { return &state_; }
   // The one model input for the next token.
   std::span<const int32_t> NextInputs() { return {&next_, 1}; }

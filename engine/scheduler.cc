@@ -32,23 +32,37 @@ struct Scheduler::Job {
   }
 };
 
+// Holds one of the max_media_chunks places while a media chunk is in progress.
+struct Scheduler::MediaSlot {
+  Scheduler* s;
+  ~MediaSlot() { s->ReleaseMediaSlot(); }
+};
+
 struct Scheduler::Running {
   std::shared_ptr<Job> job;
   size_t index;
   std::unique_ptr<ChunkEncoder> enc;
   std::unique_ptr<ChunkDecoder> dec;
+  std::unique_ptr<MediaSlot> media;  // media chunks only
   bool complete = false;  // coded and handed to the job
   bool done() const { return enc ? enc->done() : dec->done(); }
-  // A media sample tail is coded here, by the worker, without a model step.
-  void CodeWithoutModel() { enc ? enc->CodeWithoutModel() : dec->CodeWithoutModel(); }
+  bool needs_model() const { return enc ? enc->needs_model() : dec->needs_model(); }
+  void CodeWithoutModel(size_t max_tokens) {
+    enc ? enc->CodeWithoutModel(max_tokens) : dec->CodeWithoutModel(max_tokens);
+  }
 };
 
 Scheduler::Scheduler(const IntModel& model, const SchedulerOptions& options,
                      SchedulerObserver* observer)
     : model_(model), opt_(options), observer_(observer) {
   const int n = std::max(1, opt_.workers);
+  const int samplers = opt_.sample_workers > 0 ? opt_.sample_workers : n;
+  max_media_ = static_cast<size_t>(opt_.max_media_chunks > 0 ? opt_.max_media_chunks : 2 * samplers);
+  opt_.sample_slice_tokens = std::max<size_t>(1, opt_.sample_slice_tokens);
   workers_ = std::make_unique<boost::asio::thread_pool>(n);
   for (int i = 0; i < n; ++i) boost::asio::post(*workers_, [this] { WorkerLoop(); });
+  samplers_ = std::make_unique<boost::asio::thread_pool>(samplers);
+  for (int i = 0; i < samplers; ++i) boost::asio::post(*samplers_, [this] { SampleLoop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -57,13 +71,83 @@ Scheduler::~Scheduler() {
     stopping_ = true;
   }
   cv_.notify_all();
+  tail_cv_.notify_all();
   workers_->join();
-  for (auto& [job, index] : queue_) job->Finish(absl::UnavailableError("server is shutting down"));
+  samplers_->join();
+  const absl::Status down = absl::UnavailableError("server is shutting down");
+  for (auto& [job, index] : queue_) job->Finish(down);
+  for (auto& r : tails_) r->job->Finish(down);
+  tails_.clear();  // releases their media slots (mu_ is free)
 }
 
 size_t Scheduler::queued_chunks() const {
   std::lock_guard<std::mutex> l(mu_);
   return queue_.size();
+}
+
+size_t Scheduler::media_chunks() const { return media_running_.load(); }
+
+void Scheduler::ReleaseMediaSlot() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    --media_running_;
+  }
+  cv_.notify_all();  // a worker may now admit a waiting media chunk
+}
+
+bool Scheduler::AdmittableLocked() const {
+  if (media_running_ < max_media_) return !queue_.empty();
+  for (const auto& [job, index] : queue_) {
+    if (job->finished || job->layout == nullptr) return true;
+  }
+  return false;
+}
+
+void Scheduler::Complete(Running& r) {
+  r.complete = true;
+  Job& job = *r.job;
+  if (r.enc) {
+    job.results[r.index] = r.enc->Finish();
+  } else {
+    absl::StatusOr<std::string> out = r.dec->Finish(r.index);
+    if (!out.ok()) {
+      job.Finish(out.status());
+      return;
+    }
+    job.results[r.index] = *std::move(out);
+  }
+  if (--job.remaining == 0) job.Finish(std::move(job.results));
+}
+
+void Scheduler::SampleLoop() {
+  while (true) {
+    std::unique_ptr<Running> r;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      tail_cv_.wait(l, [&] { return stopping_ || !tails_.empty(); });
+      if (stopping_) return;
+      r = std::move(tails_.front());
+      tails_.pop_front();
+    }
+    while (!r->done() && !r->job->finished) {
+      if (absl::Status s = r->job->check ? r->job->check() : absl::OkStatus(); !s.ok()) {
+        r->job->Finish(s);
+        break;
+      }
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stopping_) break;
+      }
+      r->CodeWithoutModel(opt_.sample_slice_tokens);
+    }
+    if (r->done() && !r->job->finished) {
+      Complete(*r);
+    } else if (!r->job->finished) {
+      r->job->Finish(absl::UnavailableError("server is shutting down"));
+    }
+    r.reset();  // frees the chunk's contexts and its media place
+    running_.fetch_sub(1);
+  }
 }
 
 absl::Status Scheduler::SubmitEncode(std::vector<std::string_view> chunks, Check check,
@@ -158,7 +242,7 @@ void Scheduler::WorkerLoop() {
     // Admit queued chunks into the running batch, up to the limits.
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+      cv_.wait(l, [&] { return stopping_ || !running.empty() || AdmittableLocked(); });
       if (stopping_) break;
       const auto now = std::chrono::steady_clock::now();
       int tokens = 0;
@@ -172,14 +256,29 @@ void Scheduler::WorkerLoop() {
       const size_t workers = static_cast<size_t>(std::max(1, opt_.workers));
       const size_t share = (running_.load() + queue_.size() + workers - 1) / workers;
       const size_t limit = std::min(static_cast<size_t>(opt_.max_batch_streams), share);
-      while (!queue_.empty() && running.size() < limit && tokens < opt_.token_budget) {
-        auto [job, i] = std::move(queue_.front());
-        queue_.pop_front();
-        if (job->finished) continue;
+      // Media chunks beyond max_media_chunks wait; what is behind them passes.
+      for (auto it = queue_.begin();
+           it != queue_.end() && running.size() < limit && tokens < opt_.token_budget;) {
+        std::shared_ptr<Job> job = it->first;
+        const size_t i = it->second;
+        if (job->finished) {
+          it = queue_.erase(it);
+          continue;
+        }
+        const bool media = job->layout != nullptr;
+        if (media && media_running_ >= max_media_) {
+          ++it;
+          continue;
+        }
+        it = queue_.erase(it);
         if (observer_) {
           observer_->Admitted(std::chrono::duration<double>(now - job->submitted).count());
         }
-        Running r{job, i, nullptr, nullptr};
+        Running r{job, i, nullptr, nullptr, nullptr};
+        if (media) {
+          ++media_running_;
+          r.media.reset(new MediaSlot{this});  // not a temporary: its destructor releases
+        }
         if (job->decode) {
           r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i],
                                                  job->layout.get(), job->first[i]);
@@ -214,12 +313,34 @@ void Scheduler::WorkerLoop() {
     std::erase_if(running, [](const Running& r) { return r.job->finished.load(); });
     ReportRunning(running.size(), &reported);
     if (running.empty()) continue;
-    // Tails that need no model are coded now; one model step for the rest.
+    // Chunks whose remaining tokens need no model (media sample tails) go to
+    // the sample threads; one model step for the rest.
+    {
+      std::vector<std::unique_ptr<Running>> tails;
+      size_t kept = 0;
+      for (Running& r : running) {
+        if (r.done() || r.needs_model()) {
+          if (&running[kept] != &r) running[kept] = std::move(r);
+          ++kept;
+        } else {
+          tails.push_back(std::make_unique<Running>(std::move(r)));
+        }
+      }
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(kept), running.end());
+      if (!tails.empty()) {
+        running_.fetch_add(tails.size());
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          for (auto& t : tails) tails_.push_back(std::move(t));
+        }
+        tail_cv_.notify_all();
+        ReportRunning(running.size(), &reported);
+      }
+    }
     batch.clear();
     stepped.clear();
     for (size_t k = 0; k < running.size(); ++k) {
       Running& r = running[k];
-      r.CodeWithoutModel();  // a no-op while the model is needed
       if (r.done()) continue;
       batch.push_back(r.enc ? StreamInput{r.enc->state(), r.enc->NextInputs(opt_.block_tokens)}
                             : StreamInput{r.dec->state(), r.dec->NextInputs()});
@@ -248,20 +369,7 @@ void Scheduler::WorkerLoop() {
       row += batch[b].tokens.size();
     }
     for (Running& r : running) {
-      if (!r.done() || r.job->finished) continue;
-      r.complete = true;
-      Job& job = *r.job;
-      if (r.enc) {
-        job.results[r.index] = r.enc->Finish();
-      } else {
-        absl::StatusOr<std::string> out = r.dec->Finish(r.index);
-        if (!out.ok()) {
-          job.Finish(out.status());
-          continue;
-        }
-        job.results[r.index] = *std::move(out);
-      }
-      if (--job.remaining == 0) job.Finish(std::move(job.results));
+      if (r.done() && !r.job->finished) Complete(r);
     }
     std::erase_if(running, [](const Running& r) { return r.complete || r.job->finished.load(); });
     ReportRunning(running.size(), &reported);

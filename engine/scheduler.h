@@ -12,6 +12,14 @@
 // call) drops the job's queued and running chunks and completes it with that
 // status. `done` runs exactly once, on a worker thread (or inline when Submit
 // fails it never runs and Submit returns the error).
+//
+// Media sample tokens need no model (chunk_coder.h): once a chunk's remaining
+// tokens are all samples, a worker hands it to a sample thread, so that a
+// large image's tail (seconds of coding) never stalls the model batch that
+// other callers' chunks share. Sample threads code a tail in slices and poll
+// `check` between them. A media chunk holds its contexts' memory (about 25
+// bytes a token) from admission to completion, so at most max_media_chunks of
+// them are admitted at once; other work in the queue passes them meanwhile.
 #ifndef LMC_ENGINE_SCHEDULER_H_
 #define LMC_ENGINE_SCHEDULER_H_
 
@@ -44,6 +52,9 @@ struct SchedulerOptions {
   int token_budget = 4096;         // tokens in one model step
   int block_tokens = 128;          // compression: tokens per chunk per step
   size_t max_queued_chunks = 1024;  // beyond this, Submit is RESOURCE_EXHAUSTED
+  int sample_workers = 0;      // threads coding media sample tails (0: workers)
+  int max_media_chunks = 0;    // media chunks in progress at once (0: 2 x sample threads)
+  size_t sample_slice_tokens = 1 << 15;  // tail tokens coded between two polls of `check`
 };
 
 // What a scheduler reports as it works, for metrics. Called on worker threads,
@@ -77,17 +88,28 @@ class Scheduler {
                             std::shared_ptr<const media::TokenLayout> layout = nullptr);
 
   size_t queued_chunks() const;
+  // Chunks in progress: in a model batch or coding a sample tail.
   size_t running_chunks() const { return running_.load(); }
+  // Media chunks admitted and not yet complete (at most max_media_chunks). Takes
+  // no lock: `check` may call it.
+  size_t media_chunks() const;
   const IntModel& model() const { return model_; }
 
  private:
   struct Job;
   struct Running;
+  struct MediaSlot;
   absl::Status Enqueue(std::shared_ptr<Job> job);
+  // Whether a worker with an empty batch has something to admit. Requires mu_.
+  bool AdmittableLocked() const;
+  // Hands the chunk's result to its job (DATA_LOSS fails the job).
+  static void Complete(Running& r);
+  void ReleaseMediaSlot();
   // Removes queued chunks of finished jobs and of jobs whose check fails; returns
   // the latter (to be finished outside the lock). Requires mu_.
   std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> PurgeLocked();
   void WorkerLoop();
+  void SampleLoop();
   // Moves this worker's part of running_ from *reported to `now`.
   void ReportRunning(size_t now, size_t* reported);
 
@@ -97,10 +119,16 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<std::shared_ptr<Job>, size_t>> queue_;  // job, chunk index
+  std::condition_variable tail_cv_;
+  std::deque<std::unique_ptr<Running>> tails_;  // waiting for a sample thread
+  std::atomic<size_t> media_running_{0};        // admitted media chunks; written under mu_
+  size_t max_media_ = 0;
   bool stopping_ = false;
   std::atomic<size_t> running_{0};  // chunks in all workers' batches
   // Runs one WorkerLoop per worker, each for the scheduler's lifetime.
   std::unique_ptr<boost::asio::thread_pool> workers_;
+  // Runs one SampleLoop per sample thread.
+  std::unique_ptr<boost::asio::thread_pool> samplers_;
 };
 
 }  // namespace lmc

@@ -72,6 +72,10 @@ class StepRecorder : public SchedulerObserver {
     std::lock_guard<std::mutex> l(mu_);
     return tokens_;
   }
+  bool ran_on_this_thread() {
+    std::lock_guard<std::mutex> l(mu_);
+    return threads_.count(std::this_thread::get_id()) > 0;
+  }
   int admitted() const { return admitted_; }
   size_t threads() {
     std::lock_guard<std::mutex> l(mu_);
@@ -176,6 +180,143 @@ TEST(SchedulerTest, MediaSamplesNeedNoModelSteps) {
   for (auto& part : *back) joined += part;
   EXPECT_EQ(joined, mt.tokens);
   EXPECT_EQ(steps.tokens(), 2 * static_cast<int64_t>(layout->container));
+}
+
+// A w x h 8-bit PGM (a gradient with noise) as a media job's chunks and layout.
+struct MediaJob {
+  std::string tokens;
+  std::shared_ptr<const media::TokenLayout> layout;
+};
+MediaJob Pgm(int w, int h, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string file = "P5\n" + std::to_string(w) + " " + std::to_string(h) + "\n255\n";
+  for (int i = 0; i < w * h; ++i) file.push_back(static_cast<char>(i % w + i / w + rng() % 8));
+  media::MediaTokens mt = media::ToTokens(file);
+  EXPECT_EQ(mt.modality, media::Modality::kImage);
+  return {std::move(mt.tokens), std::make_shared<const media::TokenLayout>(mt.layout)};
+}
+
+// Waits for a future for at most a minute: a scheduler that stalls fails the
+// test instead of hanging it.
+template <typename T>
+bool Ready(std::future<T>& f) {
+  return f.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+}
+
+// A media chunk's sample tail is coded by a sample thread, not by the model
+// worker: while the tail waits (its check blocks until a byte job is done),
+// the one worker goes on serving that byte job.
+TEST(SchedulerTest, AMediaTailDoesNotStallTheModelBatch) {
+  auto m = Tiny();
+  StepRecorder steps;
+  Scheduler s(*m, {.workers = 1, .sample_workers = 1, .sample_slice_tokens = 256}, &steps);
+  const MediaJob image = Pgm(64, 64, 1);
+  std::promise<void> byte_done;
+  std::shared_future<void> byte_done_f = byte_done.get_future().share();
+  std::atomic<bool> waited_off_the_worker{false};
+  auto check = [&]() -> absl::Status {
+    // Before its first model step the worker's id is unknown: nothing waits.
+    if (steps.threads() == 0 || steps.ran_on_this_thread()) return absl::OkStatus();
+    waited_off_the_worker = true;
+    if (byte_done_f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      return absl::DeadlineExceededError("the byte job never finished");
+    }
+    return absl::OkStatus();
+  };
+  std::promise<Result> media_p;
+  ASSERT_TRUE(s.SubmitEncode({image.tokens}, check,
+                             [&](Result r) { media_p.set_value(std::move(r)); }, image.layout)
+                  .ok());
+  const std::string text = Text(2000, 5);
+  std::promise<Result> text_p;
+  ASSERT_TRUE(s.SubmitEncode(Cut(text, 500), {}, [&](Result r) {
+                 text_p.set_value(std::move(r));
+                 byte_done.set_value();
+               }).ok());
+  std::future<Result> media_f = media_p.get_future(), text_f = text_p.get_future();
+  ASSERT_TRUE(Ready(text_f));
+  ASSERT_TRUE(Ready(media_f));
+  Result media = media_f.get(), bytes = text_f.get();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_TRUE(media.ok()) << media.status();
+  EXPECT_TRUE(waited_off_the_worker);
+  CodecOptions local;
+  local.threads = 1;
+  EXPECT_EQ(*media, EncodeChunks(*m, {image.tokens}, local, image.layout.get()));
+  EXPECT_EQ(*bytes, EncodeChunks(*m, Cut(text, 500), local));
+}
+
+// A deadline or a cancelled call stops a sample tail between two slices; the
+// chunk's media place is given back (the next media job, with room for one,
+// completes).
+TEST(SchedulerTest, ACancelledCallStopsItsSampleTail) {
+  auto m = Tiny();
+  StepRecorder steps;
+  Scheduler s(*m, {.workers = 1, .sample_workers = 1, .max_media_chunks = 1,
+                   .sample_slice_tokens = 256}, &steps);
+  const MediaJob image = Pgm(64, 64, 2);  // 4096 samples: 16 slices
+  std::atomic<int> tail_checks{0};
+  auto check = [&]() -> absl::Status {
+    if (steps.threads() == 0 || steps.ran_on_this_thread()) return absl::OkStatus();
+    return ++tail_checks >= 3 ? absl::CancelledError("client went away") : absl::OkStatus();
+  };
+  std::promise<Result> p;
+  ASSERT_TRUE(s.SubmitEncode({image.tokens}, check, [&](Result r) { p.set_value(std::move(r)); },
+                             image.layout)
+                  .ok());
+  std::future<Result> f = p.get_future();
+  ASSERT_TRUE(Ready(f));
+  EXPECT_EQ(f.get().status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(tail_checks.load(), 3);
+  std::promise<Result> q;
+  ASSERT_TRUE(s.SubmitEncode({image.tokens}, {}, [&](Result r) { q.set_value(std::move(r)); },
+                             image.layout)
+                  .ok());
+  std::future<Result> g = q.get_future();
+  ASSERT_TRUE(Ready(g));
+  EXPECT_TRUE(g.get().ok());
+}
+
+// With room for one media chunk, three media jobs run one at a time (each
+// holds its contexts' memory until done) on two sample threads, and a byte job
+// queued behind them passes them.
+TEST(SchedulerTest, MediaChunksBeyondTheLimitWait) {
+  auto m = Tiny();
+  Scheduler s(*m, {.workers = 1, .sample_workers = 2, .max_media_chunks = 1,
+                   .sample_slice_tokens = 128});
+  std::atomic<size_t> most{0};
+  auto check = [&]() -> absl::Status {
+    size_t now = s.media_chunks(), seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    return absl::OkStatus();
+  };
+  std::vector<MediaJob> images;
+  for (int i = 0; i < 3; ++i) images.push_back(Pgm(48 + i, 40, 10 + i));
+  std::vector<std::promise<Result>> promises(4);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.SubmitEncode({images[i].tokens}, check,
+                               [&, i](Result r) { promises[i].set_value(std::move(r)); },
+                               images[i].layout)
+                    .ok());
+  }
+  const std::string text = Text(600, 7);
+  ASSERT_TRUE(s.SubmitEncode({text}, {}, [&](Result r) { promises[3].set_value(std::move(r)); })
+                  .ok());
+  CodecOptions local;
+  local.threads = 1;
+  for (int i = 0; i < 4; ++i) {
+    std::future<Result> f = promises[i].get_future();
+    ASSERT_TRUE(Ready(f)) << i;
+    Result r = f.get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (i < 3) {
+      EXPECT_EQ(*r, EncodeChunks(*m, {images[i].tokens}, local, images[i].layout.get())) << i;
+    } else {
+      EXPECT_EQ(*r, EncodeChunks(*m, {text}, local));
+    }
+  }
+  EXPECT_EQ(most.load(), 1u);
 }
 
 // A short chunk finishes steps before its long sibling and must leave the batch

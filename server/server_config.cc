@@ -54,6 +54,10 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     return ParseNumber(key, value, 1, &c->scheduler.block_tokens);
   } else if (key == "max_queued_chunks") {
     return ParseNumber<size_t>(key, value, 1, &c->scheduler.max_queued_chunks);
+  } else if (key == "sample_workers") {
+    return ParseNumber(key, value, 0, &c->scheduler.sample_workers);  // 0: workers
+  } else if (key == "max_media_chunks") {
+    return ParseNumber(key, value, 0, &c->scheduler.max_media_chunks);  // 0: 2 x sample threads
   } else if (key == "chunk_tokens") {
     return ParseNumber<uint32_t>(key, value, 0, &c->chunk_tokens, kMaxChunkTokens);  // 0: by front-end
   } else if (key == "max_stream_media_bytes") {

@@ -9,6 +9,11 @@
 //   --token_budget N         tokens per model step
 //   --block_tokens N         compression tokens per chunk per step
 //   --max_queued_chunks N    queue bound; beyond it RESOURCE_EXHAUSTED
+//   --sample_workers N       threads coding media samples, which need no model
+//                            step (0, the default: as many as workers)
+//   --max_media_chunks N     media chunks in progress at once, each holding
+//                            about 25 bytes a token (up to 200 MB for a 2^23-
+//                            token chunk) until done (0: 2 x sample threads)
 //   --chunk_tokens N         chunk size of the frames the server makes (0,
 //                            the default: 2^20 for bytes, 2^23 for media)
 //   --max_stream_media_bytes N   CompressStream gathers a media file (image,

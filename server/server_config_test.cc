@@ -29,6 +29,11 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   EXPECT_EQ(gpu->device, "cuda:1");
   EXPECT_EQ(Parse({"--device="}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto media = Parse({"--sample_workers", "3", "--max_media_chunks=5"});
+  ASSERT_TRUE(media.ok()) << media.status();
+  EXPECT_EQ(media->scheduler.sample_workers, 3);
+  EXPECT_EQ(media->scheduler.max_media_chunks, 5);
+  EXPECT_EQ(ServerConfig{}.scheduler.max_media_chunks, 0);  // 2 x sample threads
   auto off = Parse({"--max_stream_media_bytes", "0"});
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ(off->max_stream_media_bytes, 0u);
@@ -52,7 +57,8 @@ TEST(ServerConfigTest, BadInputIsInvalidArgument) {
            {"--workers", "zero"}, {"--workers", "0"}, {"--bogus", "1"}, {"--listen"}, {"stray"},
            {"--config", "/nonexistent/lmc.conf"}, {"--tls_cert", "c.pem"},
            {"--tls_key", "k.pem"}, {"--tls_client_ca", "ca.pem"},
-           {"--chunk_tokens", "16777217"}}) {
+           {"--chunk_tokens", "16777217"}, {"--max_media_chunks", "-1"},
+           {"--sample_workers", "x"}}) {
     auto c = Parse(args);
     EXPECT_FALSE(c.ok()) << args[0];
   }
