@@ -23,6 +23,14 @@ size_t ModelTokens(size_t n, const media::TokenLayout* layout, uint64_t first) {
 // The frequency row of a token coded without the model: every byte 2^16/256.
 void FlatRow(uint16_t* f) { std::fill(f, f + ModelConfig::kVocab, kTotal / ModelConfig::kVocab); }
 
+// Hands the token's row to the mixer. A flat row is flat but for the byte the
+// match model predicted (if it moved probability there).
+void SetRow(ContextMixer& mixer, const MatchModel& match, const uint16_t* f, bool flat) {
+  if (!flat) return mixer.SetFrequencies(f);
+  const int b = std::max(0, match.predicted());
+  mixer.SetSpikedFrequencies(b, f[b == 0 ? 1 : 0], f[b]);
+}
+
 }  // namespace
 
 void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_t>* inputs) {
@@ -63,14 +71,14 @@ void ChunkEncoder::CodeWithoutModel(size_t max_tokens) {
   std::array<uint16_t, ModelConfig::kVocab> f;
   for (size_t n = 0; n < max_tokens && !done(); ++n) {
     FlatRow(f.data());
-    CodeToken(f.data());
+    CodeToken(f.data(), true);
   }
 }
 
-void ChunkEncoder::CodeToken(uint16_t* f) {
+void ChunkEncoder::CodeToken(uint16_t* f, bool flat) {
   const uint8_t sym = static_cast<uint8_t>(chunk_[pos_++]);
-  match_.Adjust(f);
-  mixer_.SetFrequencies(f);
+  match_.Adjust(f, flat);
+  SetRow(mixer_, match_, f, flat);
   media::SampleContext::Contexts sc;
   if (samples_ && samples_->Next(&sc)) {
     mixer_.SetSampleContexts(sc.hashes.data(), sc.activity, sc.shape);
@@ -99,9 +107,9 @@ ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> paylo
   if (layout) samples_.emplace(*layout, first_token);
 }
 
-void ChunkDecoder::Code(uint16_t* f) {
-  match_.Adjust(f);
-  mixer_.SetFrequencies(f);
+void ChunkDecoder::CodeRow(uint16_t* f, bool flat) {
+  match_.Adjust(f, flat);
+  SetRow(mixer_, match_, f, flat);
   media::SampleContext::Contexts sc;
   if (samples_ && samples_->Next(&sc)) {
     mixer_.SetSampleContexts(sc.hashes.data(), sc.activity, sc.shape);
@@ -125,7 +133,7 @@ void ChunkDecoder::CodeWithoutModel(size_t max_tokens) {
   std::array<uint16_t, ModelConfig::kVocab> f;
   for (size_t n = 0; n < max_tokens && !done(); ++n) {
     FlatRow(f.data());
-    Code(f.data());
+    CodeRow(f.data(), true);
   }
 }
 

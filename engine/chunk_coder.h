@@ -68,7 +68,8 @@ class ChunkEncoder {
   std::string Finish() { return enc_.Finish(); }
 
  private:
-  void CodeToken(uint16_t* f);
+  // `flat`: f is FlatRow's (a media sample).
+  void CodeToken(uint16_t* f, bool flat = false);
 
   std::string_view chunk_;
   size_t pos_ = 0;
@@ -94,11 +95,13 @@ class ChunkDecoder {
   // The one model input for the next token.
   std::span<const int32_t> NextInputs() { return {&next_, 1}; }
   // Decodes one token with its frequency row.
-  void Code(uint16_t* freqs);
+  void Code(uint16_t* freqs) { CodeRow(freqs, false); }
   // The chunk's bytes; DATA_LOSS if the payload did not end exactly at the end.
   absl::StatusOr<std::string> Finish(size_t chunk_index);
 
  private:
+  void CodeRow(uint16_t* f, bool flat);
+
   uint32_t tokens_;
   size_t model_end_;  // tokens [0, model_end_) are decoded with the model
   size_t payload_size_;

@@ -83,15 +83,28 @@ void ContextMixer::SetSampleContexts(const uint32_t* hashes, int activity, int s
 }
 
 void ContextMixer::SetFrequencies(const uint16_t* freqs) {
+  spike_ = -1;
   cum_[0] = 0;
   for (int s = 0; s < 256; ++s) cum_[s + 1] = cum_[s] + freqs[s];
+}
+
+void ContextMixer::SetSpikedFrequencies(int b, uint32_t f, uint32_t fb) {
+  spike_ = b;
+  spike_f_ = f;
+  spike_fb_ = fb;
+}
+
+uint32_t ContextMixer::Cum(int s) const {
+  if (spike_ < 0) return cum_[s];
+  const uint32_t u = static_cast<uint32_t>(s);
+  return u * spike_f_ + (s > spike_ ? spike_fb_ - spike_f_ : 0);
 }
 
 int ContextMixer::P1() {
   // The transformer's probability of a 1 among the symbols still possible.
   const int mid = (lo_ + hi_) / 2;
-  const uint32_t total = cum_[hi_] - cum_[lo_];
-  const uint32_t ones = cum_[hi_] - cum_[mid];
+  const uint32_t total = Cum(hi_) - Cum(lo_);
+  const uint32_t ones = Cum(hi_) - Cum(mid);
   x_[0] = Stretch(std::clamp<int>((uint64_t{ones} * 4096 + total / 2) / total, 1, 4095));
   // Context statistics: a bucket per order and nibble, a slot per nibble-tree node.
   const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte

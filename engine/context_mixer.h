@@ -50,6 +50,9 @@ class ContextMixer {
 
   // Starts a byte: `freqs` has 256 entries >= 1 summing to 2^16.
   void SetFrequencies(const uint16_t* freqs);
+  // The same for a row that is `f` everywhere but `fb` at `b` (a media
+  // sample's flat row after the match model), without the running sum.
+  void SetSpikedFrequencies(int b, uint32_t f, uint32_t fb);
   // Makes the byte just started (before its first P1) a media sample token
   // (media/sample_context.h): these kSampleContexts hashes replace the byte
   // contexts, and two mixers weigh the inputs: one with weights chosen by
@@ -88,7 +91,11 @@ class ContextMixer {
   std::unique_ptr<SampleMixing> sample_;
   bool sample_byte_ = false;                  // the current byte is a sample token
   int contexts_ = kOrders;                    // context inputs of the current byte
+  // Cumulative frequency of the symbols below s, from cum_ or the spike.
+  uint32_t Cum(int s) const;
   std::array<uint32_t, 257> cum_{};           // cumulative frequencies of this byte
+  int spike_ = -1;                            // >= 0: the row is spiked, cum_ unused
+  uint32_t spike_f_ = 0, spike_fb_ = 0;
   std::array<uint32_t, kSampleContexts> ctx_hash_{};  // per context, set at byte start
   std::array<uint32_t, kSampleContexts> bucket_{};    // bucket of the current nibble
   std::array<uint32_t, kSampleContexts> slot_{};      // slot of the current bit

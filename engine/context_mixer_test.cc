@@ -107,6 +107,28 @@ TEST(ContextMixerTest, SameBytesSamePredictions) {
   }
 }
 
+// SetSpikedFrequencies is SetFrequencies for rows that are flat but for one
+// symbol: the same predictions bit by bit.
+TEST(ContextMixerTest, SpikedRowsPredictAsTheirTables) {
+  std::mt19937 rng(5);
+  ContextMixer a(4000), b(4000);
+  for (int i = 0; i < 4000; ++i) {
+    const int spike = static_cast<int>(rng() % 256);
+    const uint32_t f = 1 + rng() % 256;  // the others; the spike takes the rest
+    const uint32_t fb = kTotal - 255 * f;
+    std::vector<uint16_t> row(256, static_cast<uint16_t>(f));
+    row[spike] = static_cast<uint16_t>(fb);
+    a.SetFrequencies(row.data());
+    b.SetSpikedFrequencies(spike, f, fb);
+    const int c = rng() % 3 ? spike : static_cast<int>(rng() % 256);
+    for (int k = 7; k >= 0; --k) {
+      ASSERT_EQ(a.P1(), b.P1()) << i;
+      a.Update((c >> k) & 1);
+      b.Update((c >> k) & 1);
+    }
+  }
+}
+
 TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
   EXPECT_LT(ContextMixer::MemoryFor(300), ContextMixer::MemoryFor(100000));
   EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 20));

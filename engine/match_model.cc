@@ -28,7 +28,7 @@ MatchModel::MatchModel()
       hits_(kLenBuckets * kConfBuckets, 0),
       seen_(kLenBuckets * kConfBuckets, 0) {}
 
-void MatchModel::Adjust(uint16_t* freqs) {
+void MatchModel::Adjust(uint16_t* freqs, bool flat) {
   predicted_ = -1;
   if (len_ == 0) return;
   const int b = history_[ptr_];
@@ -42,6 +42,12 @@ void MatchModel::Adjust(uint16_t* freqs) {
   // Scale the other symbols from (2^16 - f_b) down to (2^16 - target), keeping
   // each >= 1; the predicted byte takes the rest.
   const uint32_t rest_old = kTotal - freqs[b], rest_new = kTotal - target;
+  if (flat) {
+    const uint32_t f = std::max<uint32_t>(1, uint32_t{freqs[b]} * rest_new / rest_old);
+    std::fill(freqs, freqs + 256, static_cast<uint16_t>(f));
+    freqs[b] = static_cast<uint16_t>(kTotal - 255 * f);
+    return;
+  }
   uint32_t others = 0;
   for (int s = 0; s < 256; ++s) {
     if (s == b) continue;

@@ -29,7 +29,12 @@ class MatchModel {
 
   // Moves probability in `freqs` (256 entries >= 1, total 2^16) toward the byte
   // the current match predicts, if any. Call once per position, before Update.
-  void Adjust(uint16_t* freqs);
+  // `flat`: every entry is 2^16 / 256 (media samples), which takes one division
+  // instead of 255; the result is the same.
+  void Adjust(uint16_t* freqs, bool flat = false);
+  // The byte the last Adjust predicted, -1 if none (it may have left the row
+  // as it was).
+  int predicted() const { return predicted_; }
   // Appends the actual byte.
   void Update(uint8_t byte);
 

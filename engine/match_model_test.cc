@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -45,6 +46,30 @@ TEST(MatchModelTest, RepetitionBecomesCheap) {
   const double thrice = CostBits(block + block + block);
   EXPECT_NEAR(once / block.size(), 8.0, 0.05);  // nothing to match: no harm
   EXPECT_LT(thrice - once, 0.1 * once) << "the two repeats cost " << thrice - once << " bits";
+}
+
+// The flat-row shortcut (media samples) gives exactly the general path's table,
+// over text with repeats and over noise, whatever the match statistics are.
+TEST(MatchModelTest, FlatShortcutEqualsTheGeneralPath) {
+  std::mt19937 rng(3);
+  std::string text;
+  for (int i = 0; i < 20000; ++i) {
+    text += i % 3 ? std::string("abcabcabd").substr(0, 1 + rng() % 9)
+                  : std::string(1, static_cast<char>(rng()));
+  }
+  MatchModel general, flat;
+  int adjusted = 0;
+  for (unsigned char c : text) {
+    uint16_t a[256], b[256];
+    for (int s = 0; s < 256; ++s) a[s] = b[s] = kTotal / 256;
+    general.Adjust(a);
+    flat.Adjust(b, /*flat=*/true);
+    ASSERT_TRUE(std::equal(a, a + 256, b));
+    adjusted += a[c] != kTotal / 256 || a[0] != kTotal / 256;
+    general.Update(c);
+    flat.Update(c);
+  }
+  EXPECT_GT(adjusted, 1000);  // the shortcut was taken, not only the no-match exit
 }
 
 TEST(MatchModelTest, SkewedTablesStayValid) {

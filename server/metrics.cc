@@ -128,7 +128,7 @@ ServerMetrics::ServerMetrics()
                   .Register(*registry_)),
       running_(prometheus::BuildGauge()
                    .Name("lmc_running_chunks")
-                   .Help("Chunks in the running batches (batch size), by model.")
+                   .Help("Chunks in progress (in the running batches or coding media samples), by model.")
                    .Register(*registry_)),
       in_flight_(prometheus::BuildGauge()
                      .Name("lmc_in_flight_requests")
