@@ -109,9 +109,13 @@ int ContextMixer::P1() {
   // Context statistics: a bucket per order and nibble, a slot per nibble-tree node.
   const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte
   if (done == 0 || done == 4) {
+    // The buckets' cache lines are fetched together rather than one by one.
+    uint32_t h[kSampleContexts];
     for (int i = 0; i < contexts_; ++i) {
-      bucket_[i] = FindBucket(ctx_hash_[i] + static_cast<uint32_t>(c0_) * 0x9E3779B1u);
+      h[i] = ctx_hash_[i] + static_cast<uint32_t>(c0_) * 0x9E3779B1u;
+      __builtin_prefetch(&slots_[(h[i] >> table_shift_) * 16]);
     }
+    for (int i = 0; i < contexts_; ++i) bucket_[i] = FindBucket(h[i]);
   }
   const int node = done < 4 ? c0_ : (c0_ & ((1 << (done - 4)) - 1)) | (1 << (done - 4));
   for (int i = 0; i < contexts_; ++i) {
