@@ -8,10 +8,11 @@
 //   Scheduler s(model, {});
 //   s.SubmitEncode(chunks, check, [](absl::StatusOr<std::vector<std::string>> r) {...});
 //
-// `check` is polled between steps; a non-OK status (a deadline, a cancelled
-// call) drops the job's queued and running chunks and completes it with that
-// status. `done` runs exactly once, on a worker thread (or inline when Submit
-// fails it never runs and Submit returns the error).
+// `check` is polled between steps, possibly from several threads at once; a
+// non-OK status (a deadline, a cancelled call) drops the job's queued and
+// running chunks and completes it with that status. `done` runs exactly once,
+// on a worker or sample thread (or inline when Submit fails it never runs and
+// Submit returns the error).
 //
 // Media sample tokens need no model (chunk_coder.h): once a chunk's remaining
 // tokens are all samples, a worker hands it to a sample thread, so that a
