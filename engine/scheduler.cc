@@ -95,12 +95,14 @@ void Scheduler::ReleaseMediaSlot() {
   cv_.notify_all();  // a worker may now admit a waiting media chunk
 }
 
+bool Scheduler::WaitsForMediaPlaceLocked(const Job& job) const {
+  return job.layout != nullptr && media_running_ >= max_media_;
+}
+
 bool Scheduler::AdmittableLocked() const {
-  if (media_running_ < max_media_) return !queue_.empty();
-  for (const auto& [job, index] : queue_) {
-    if (job->finished || job->layout == nullptr) return true;
-  }
-  return false;
+  return std::any_of(queue_.begin(), queue_.end(), [&](const auto& e) {
+    return e.first->finished || !WaitsForMediaPlaceLocked(*e.first);
+  });
 }
 
 void Scheduler::Complete(Running& r) {
@@ -265,8 +267,7 @@ void Scheduler::WorkerLoop() {
           it = queue_.erase(it);
           continue;
         }
-        const bool media = job->layout != nullptr;
-        if (media && media_running_ >= max_media_) {
+        if (WaitsForMediaPlaceLocked(*job)) {
           ++it;
           continue;
         }
@@ -275,7 +276,7 @@ void Scheduler::WorkerLoop() {
           observer_->Admitted(std::chrono::duration<double>(now - job->submitted).count());
         }
         Running r{job, i, nullptr, nullptr, nullptr};
-        if (media) {
+        if (job->layout != nullptr) {
           ++media_running_;
           r.media.reset(new MediaSlot{this});  // not a temporary: its destructor releases
         }

@@ -101,6 +101,9 @@ class Scheduler {
   struct Running;
   struct MediaSlot;
   absl::Status Enqueue(std::shared_ptr<Job> job);
+  // Whether the job's chunks are media and every media place is taken (they
+  // wait; other work passes them). Requires mu_.
+  bool WaitsForMediaPlaceLocked(const Job& job) const;
   // Whether a worker with an empty batch has something to admit. Requires mu_.
   bool AdmittableLocked() const;
   // Hands the chunk's result to its job (DATA_LOSS fails the job).
