@@ -59,6 +59,18 @@ void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& ta
   freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (kTotal - total));
 }
 
+void BatchEvaluator::MatMul(const int8_t* a, int rows, const kernels::PackedWeights& w) {
+  const int half = w.cols / kernels::kColumnBlock / 2 * kernels::kColumnBlock;
+  if (helper_ == nullptr || rows > kHelpedRows || half == 0) {
+    kernels::MatMul(a, rows, w, acc_.data());
+    return;
+  }
+  helper_->Split([&](int part) {
+    kernels::MatMulColumns(a, rows, w, part == 0 ? 0 : half, part == 0 ? half : w.cols,
+                           acc_.data());
+  });
+}
+
 void BatchEvaluator::Norm(int rows) {
   const ModelConfig& c = m_.config();
   const int d = c.d_model;
@@ -73,33 +85,59 @@ void BatchEvaluator::Norm(int rows) {
   }
 }
 
-void BatchEvaluator::Attend(int layer, StreamState& s, int64_t pos, int row) {
+void BatchEvaluator::Attention(int layer, int rows) {
+  const ModelConfig& c = m_.config();
+  const int d = c.d_model, W = c.window;
+  const bool split = helper_ != nullptr && rows <= kHelpedRows && c.n_heads > 1;
+  // Row by row: a stream's next row overwrites the key and value slot that
+  // this one may still read.
+  for (int row = 0; row < rows; ++row) {
+    const RowRef& r = row_refs_[row];
+    const int8_t* q = &qkv_[size_t(row) * 3 * d];
+    const int slot = static_cast<int>(r.pos % W);
+    kv_.StoreKey(&r.state->keys_[size_t(layer) * kv_.key_bytes], slot, q + d);
+    kv_.StoreValue(&r.state->values_[size_t(layer) * kv_.value_bytes], slot, q + 2 * d);
+    auto heads = [&](int begin, int end, HeadScratch& scratch) {
+      for (int h = begin; h < end; ++h) AttendHead(layer, r, row, h, scratch);
+    };
+    if (!split) {
+      heads(0, c.n_heads, head_[0]);
+      continue;
+    }
+    // Heads are independent: the first half (rounded up) here, the rest on
+    // the helper.
+    const int half = (c.n_heads + 1) / 2;
+    helper_->Split([&](int part) {
+      if (part == 0) heads(0, half, head_[0]);
+      else heads(half, c.n_heads, head_[1]);
+    });
+  }
+}
+
+void BatchEvaluator::AttendHead(int layer, const RowRef& r, int row, int h,
+                                HeadScratch& scratch) {
   const ModelConfig& c = m_.config();
   const IntLayer& L = m_.layers[layer];
   const int d = c.d_model, hd = c.head_dim(), W = c.window;
   const int8_t* q = &qkv_[size_t(row) * 3 * d];
-  uint8_t* keys = &s.keys_[size_t(layer) * kv_.key_bytes];
-  int8_t* values = &s.values_[size_t(layer) * kv_.value_bytes];
-  const int slot = static_cast<int>(pos % W);
-  kv_.StoreKey(keys, slot, q + d);
-  kv_.StoreValue(values, slot, q + 2 * d);
+  const uint8_t* keys = &r.state->keys_[size_t(layer) * kv_.key_bytes];
+  const int8_t* values = &r.state->values_[size_t(layer) * kv_.value_bytes];
+  const int slot = static_cast<int>(r.pos % W);
   // Slots 0..n-1 hold positions; slot t is at distance (slot - t) mod W.
-  const int n = static_cast<int>(std::min<int64_t>(pos + 1, W));
-  dot_.resize(kv_.slots);
-  weight_.resize(kv_.slots);
-  num_.resize(std::max<size_t>(num_.size(), hd));
-  query_.assign(size_t(4) * kv_.groups, 0);
-  for (int h = 0; h < c.n_heads; ++h) {
-    std::copy(q + h * hd, q + (h + 1) * hd, query_.begin());
-    kernels::QueryKeyDots(query_.data(), kv_.HeadKeys(keys, h), kv_.groups, kv_.slots, n,
-                          dot_.data());
-    const int64_t denom = kernels::AttentionWeights(
-        dot_.data(), n, slot, W, L.score_m, L.score_s, m_.alibi[h], m_.exp_table.data(),
-        static_cast<int>(m_.exp_table.size()), weight_.data());
-    kernels::WeightedValueSum(weight_.data(), n, kv_.HeadValues(values, h), 2 * d, hd,
-                              num_.data());
-    kernels::DivideClampInt8(num_.data(), hd, denom, &att_[size_t(row) * d + h * hd]);
-  }
+  const int n = static_cast<int>(std::min<int64_t>(r.pos + 1, W));
+  scratch.dot.resize(kv_.slots);
+  scratch.weight.resize(kv_.slots);
+  scratch.num.resize(hd);
+  scratch.query.assign(size_t(4) * kv_.groups, 0);
+  std::copy(q + h * hd, q + (h + 1) * hd, scratch.query.begin());
+  kernels::QueryKeyDots(scratch.query.data(), kv_.HeadKeys(keys, h), kv_.groups, kv_.slots, n,
+                        scratch.dot.data());
+  const int64_t denom = kernels::AttentionWeights(
+      scratch.dot.data(), n, slot, W, L.score_m, L.score_s, m_.alibi[h], m_.exp_table.data(),
+      static_cast<int>(m_.exp_table.size()), scratch.weight.data());
+  kernels::WeightedValueSum(scratch.weight.data(), n, kv_.HeadValues(values, h), 2 * d, hd,
+                            scratch.num.data());
+  kernels::DivideClampInt8(scratch.num.data(), hd, denom, &att_[size_t(row) * d + h * hd]);
 }
 
 void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
@@ -111,10 +149,13 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   freqs->resize(size_t(rows) * ModelConfig::kVocab);
   if (rows == 0) return;
   x_.resize(size_t(rows) * d);
+  row_refs_.clear();
   {
     int r = 0;
     for (const StreamInput& in : inputs) {
-      for (int32_t t : in.tokens) {
+      for (size_t j = 0; j < in.tokens.size(); ++j) {
+        row_refs_.push_back({in.state, in.state->pos_ + static_cast<int64_t>(j)});
+        const int32_t t = in.tokens[j];
         const int32_t tok = std::clamp<int32_t>(t, 0, ModelConfig::kBos);
         std::memcpy(&x_[size_t(r) * d], &m_.embed[size_t(tok) * d], d * sizeof(int32_t));
         ++r;
@@ -132,27 +173,22 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const IntLayer& L = m_.layers[layer];
     Norm(rows);
-    kernels::MatMul(z_.data(), rows, L.qkv.packed, acc_.data());
+    MatMul(z_.data(), rows, L.qkv.packed);
     kernels::RequantInt8(acc_.data(), rows, 3 * d, L.qkv.m.data(), L.qkv.s.data(),
                          L.qkv.b.data(), -127, qkv_.data());
-    int r = 0;
-    for (const StreamInput& in : inputs) {
-      for (size_t j = 0; j < in.tokens.size(); ++j) {
-        Attend(layer, *in.state, in.state->pos_ + static_cast<int64_t>(j), r++);
-      }
-    }
-    kernels::MatMul(att_.data(), rows, L.out.packed, acc_.data());
+    Attention(layer, rows);
+    MatMul(att_.data(), rows, L.out.packed);
     add_residual(L.out);
     Norm(rows);
-    kernels::MatMul(z_.data(), rows, L.ff1.packed, acc_.data());
+    MatMul(z_.data(), rows, L.ff1.packed);
     kernels::RequantInt8(acc_.data(), rows, ff, L.ff1.m.data(), L.ff1.s.data(),
                          L.ff1.b.data(), 0, h_.data());
-    kernels::MatMul(h_.data(), rows, L.ff2.packed, acc_.data());
+    MatMul(h_.data(), rows, L.ff2.packed);
     add_residual(L.ff2);
   }
   Norm(rows);
   constexpr int V = ModelConfig::kVocab;
-  kernels::MatMul(z_.data(), rows, m_.head.packed, acc_.data());
+  MatMul(z_.data(), rows, m_.head.packed);
   logits_.resize(V);
   for (int r = 0; r < rows; ++r) {
     for (int o = 0; o < V; ++o) {

@@ -23,6 +23,7 @@
 #include <span>
 #include <vector>
 
+#include "core/helper_thread.h"
 #include "model/attention_kernels.h"
 #include "model/int_model.h"
 
@@ -45,8 +46,8 @@ class StreamState {
  private:
   friend class BatchEvaluator;
   int64_t pos_ = 0;              // tokens fed so far
-  std::vector<uint8_t> keys_;    // [layer] keys, kernels::KvLayout
-  std::vector<int8_t> values_;   // [layer] values, kernels::KvLayout
+  AlignedVector<uint8_t> keys_;  // [layer] keys, kernels::KvLayout
+  AlignedVector<int8_t> values_;  // [layer] values, kernels::KvLayout
 };
 
 struct StreamInput {
@@ -65,23 +66,47 @@ class BatchEvaluator {
   // order) and fills it.
   void Evaluate(std::span<const StreamInput> inputs, std::vector<uint16_t>* freqs);
 
+  // Splits the matrix products of steps of at most kHelpedRows rows with
+  // `helper` (null: none; it must outlive its use here). Decoding a single
+  // chunk feeds one row a step, which streams every weight from L3 on one core;
+  // on two, each core streams half, from its own cache. The tables are the same.
+  static constexpr int kHelpedRows = 4;
+  void set_helper(HelperThread* helper) { helper_ = helper; }
+
  private:
+  void MatMul(const int8_t* a, int rows, const kernels::PackedWeights& w);
+  // One attention head's working memory; part 1 is the helper's.
+  struct HeadScratch {
+    AlignedVector<int8_t> query;  // the head's query, zero-padded to the key groups
+    AlignedVector<int32_t> dot, weight;
+    AlignedVector<int64_t> num;
+  };
+  // A row of the batch: its stream and position.
+  struct RowRef {
+    StreamState* state;
+    int64_t pos;
+  };
+
   void Norm(int rows);
-  void Attend(int layer, StreamState& s, int64_t pos, int row);
+  // Stores the row's key and value, then attends with each of its heads (all
+  // rows' heads, split with the helper if there is one).
+  void Attention(int layer, int rows);
+  void AttendHead(int layer, const RowRef& r, int row, int h, HeadScratch& scratch);
 
   const IntModel& m_;
   const kernels::KvLayout kv_;  // how StreamState keeps its keys and values
+  HelperThread* helper_ = nullptr;
   // Scratch, reused across calls: one evaluator per thread.
-  std::vector<int32_t> x_;     // residual stream [rows][d]
-  std::vector<int8_t> z_;      // normalised activations [rows][d]
-  std::vector<int32_t> acc_;   // matmul accumulators
-  std::vector<int8_t> qkv_;    // [rows][3d]
-  std::vector<int8_t> att_;    // attention outputs [rows][d]
-  std::vector<int8_t> h_;      // MLP hidden [rows][d_ff]
-  std::vector<int8_t> query_;   // one head's query, zero-padded to the key groups
-  std::vector<int32_t> dot_, weight_;
-  std::vector<int64_t> num_;
-  std::vector<int64_t> logits_;
+  AlignedVector<int32_t> x_;     // residual stream [rows][d]
+  AlignedVector<int8_t> z_;      // normalised activations [rows][d]
+  AlignedVector<int32_t> acc_;   // matmul accumulators
+  AlignedVector<int8_t> qkv_;    // [rows][3d]
+  AlignedVector<int8_t> att_;    // attention outputs [rows][d]
+  AlignedVector<int8_t> h_;      // MLP hidden [rows][d_ff]
+  AlignedVector<int64_t> num_;    // norm numerators
+  HeadScratch head_[2];
+  std::vector<RowRef> row_refs_;
+  AlignedVector<int64_t> logits_;
 };
 
 // 256 integer logits (score units) -> frequencies >= 1 summing to 2^16, through

@@ -1,7 +1,8 @@
 // Exactness: the frequency tables of a chunk are bit-identical however it is
 // evaluated: alone or among random companions (batches of 2, 3, 8, 17, 64), as
 // one full forward pass or token by token through the KV cache, in blocks of
-// odd sizes, on 1 or 2 threads.
+// odd sizes, on 1 or 2 threads, with a helper thread splitting the steps or
+// without.
 #include "model/evaluator.h"
 
 #include <gtest/gtest.h>
@@ -37,9 +38,10 @@ std::string RandomText(std::mt19937_64& rng, size_t n) {
 // Frequencies of `text` evaluated in blocks of `block` tokens, alongside
 // `companions` other streams fed random text in blocks of random sizes.
 std::vector<uint16_t> Evaluate(const IntModel& m, const std::string& text, int block,
-                               int companions, uint64_t seed) {
+                               int companions, uint64_t seed, HelperThread* helper = nullptr) {
   std::mt19937_64 rng(seed);
   BatchEvaluator ev(m);
+  ev.set_helper(helper);
   std::vector<int32_t> in = Inputs(text);
   StreamState target(m);
   std::vector<StreamState> others(companions, StreamState(m));
@@ -97,6 +99,24 @@ TEST_P(ExactnessTest, BatchCompositionAndBlockingDoNotMatter) {
     EXPECT_EQ(first_diff, got.size())
         << "block " << c.block << " with " << c.companions << " companions differs at row "
         << first_diff / 256;
+  }
+}
+
+// Decoding one chunk splits each step's matrix products and attention heads
+// with a helper thread (steps of up to kHelpedRows rows; larger ones run on
+// one thread, the helper idle).
+TEST_P(ExactnessTest, AHelperThreadDoesNotMatter) {
+  auto m = Model(GetParam());
+  std::mt19937_64 rng(13);
+  const std::string text = RandomText(rng, 2 * GetParam().window + 29);
+  const auto reference = Evaluate(*m, text, static_cast<int>(text.size()), 0, 1);
+  HelperThread helper;
+  struct Case {
+    int block, companions;
+  } cases[] = {{1, 0}, {1, 1}, {2, 1}, {1, 3}, {3, 2}, {64, 0}};
+  for (const Case& c : cases) {
+    EXPECT_EQ(Evaluate(*m, text, c.block, c.companions, 200 + c.block, &helper), reference)
+        << "block " << c.block << " with " << c.companions << " companions";
   }
 }
 

@@ -39,11 +39,12 @@ inline void GemvBlocks(const uint8_t* a, int k4, const __m512i* wp, const Packed
   }
 }
 
-// 4 rows x 32 columns per tile: a (shifted to uint8) times packed weights with
+// Columns [16 first_block, 16 end_block) of c: 4 rows x 32 columns per tile: a (shifted to uint8) times packed weights with
 // vpdpbusd, 64 multiply-adds per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
-  const int k = w.k, k4 = k / 4, cols = w.cols, blocks = cols / 16;
+void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_block,
+                int end_block, int32_t* c) {
+  const int k = w.k, k4 = k / 4, cols = w.cols;
   // Activations + 128 as uint8, rows padded to a multiple of 4.
   thread_local std::vector<uint8_t> au;
   const int padded = (rows + 3) / 4 * 4;
@@ -56,10 +57,10 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
     // (independent accumulators hide the multiply-add latency).
     for (int r = 0; r < rows; ++r) {
       const uint8_t* ar = au.data() + size_t(r) * k;
-      int b0 = 0;
-      for (; b0 + 8 <= blocks; b0 += 8) GemvBlocks<8>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
-      for (; b0 + 4 <= blocks; b0 += 4) GemvBlocks<4>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
-      for (; b0 < blocks; ++b0) GemvBlocks<1>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      int b0 = first_block;
+      for (; b0 + 8 <= end_block; b0 += 8) GemvBlocks<8>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      for (; b0 + 4 <= end_block; b0 += 4) GemvBlocks<4>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      for (; b0 < end_block; ++b0) GemvBlocks<1>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
     }
     return;
   }
@@ -68,8 +69,8 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
     const uint8_t* a1 = a0 + k;
     const uint8_t* a2 = a1 + k;
     const uint8_t* a3 = a2 + k;
-    int b = 0;
-    for (; b + 2 <= blocks; b += 2) {
+    int b = first_block;
+    for (; b + 2 <= end_block; b += 2) {
       __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512();
       __m512i c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
       __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
@@ -105,7 +106,7 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16 + 16, _mm512_sub_epi32(out[j][1], s1));
       }
     }
-    for (; b < blocks; ++b) {
+    for (; b < end_block; ++b) {
       __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
                         _mm512_setzero_si512(), _mm512_setzero_si512()};
       const __m512i* w0 = wp + size_t(b) * k4;
@@ -156,25 +157,34 @@ PackedWeights Pack(const int8_t* w, int cols, int k) {
 }
 
 void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
+  MatMulColumns(a, rows, w, 0, w.cols, c);
+}
+
+void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin, int end,
+                   int32_t* c) {
   if (!w.vnni.empty()) {
-    MatMulVnni(a, rows, w, c);
+    MatMulVnni(a, rows, w, begin / 16, end / 16, c);
   } else {
-    MatMulInt8(a, rows, w.k, w.rows.data(), w.cols, c);
+    MatMulInt8Columns(a, rows, w.k, w.rows.data(), w.cols, begin, end, c);
   }
 }
 
 // One clone per instruction set, picked at load time (GCC ifunc); the loops are
 // written so that the vectoriser turns them into widening multiply-adds.
+void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols, int32_t* c) {
+  MatMulInt8Columns(a, rows, k, w, cols, 0, cols, c);
+}
+
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
-                int32_t* c) {
+void MatMulInt8Columns(const int8_t* a, int rows, int k, const int8_t* w, int cols,
+                       int begin, int end, int32_t* c) {
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
     const int8_t* a0 = a + (r + 0) * k;
     const int8_t* a1 = a + (r + 1) * k;
     const int8_t* a2 = a + (r + 2) * k;
     const int8_t* a3 = a + (r + 3) * k;
-    for (int n = 0; n < cols; ++n) {
+    for (int n = begin; n < end; ++n) {
       const int8_t* wn = w + n * k;
       int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (int i = 0; i < k; ++i) {
@@ -192,7 +202,7 @@ void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
   }
   for (; r < rows; ++r) {
     const int8_t* ar = a + r * k;
-    for (int n = 0; n < cols; ++n) {
+    for (int n = begin; n < end; ++n) {
       const int8_t* wn = w + n * k;
       int32_t s = 0;
       for (int i = 0; i < k; ++i) s += int16_t(ar[i]) * int16_t(wn[i]);

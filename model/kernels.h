@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/aligned_vector.h"
+
 namespace lmc::kernels {
 
 // A weight matrix w [cols][k] (int8 in [-127, 127]) prepared for MatMul: the
@@ -17,7 +19,7 @@ namespace lmc::kernels {
 struct PackedWeights {
   int cols = 0, k = 0;
   std::vector<int8_t> rows;     // [cols][k]
-  std::vector<int8_t> vnni;     // empty when the VNNI path is not used
+  AlignedVector<int8_t> vnni;   // empty when the VNNI path is not used
   std::vector<int32_t> row_sum; // sum_k w[n][k]
 };
 
@@ -26,10 +28,18 @@ PackedWeights Pack(const int8_t* w, int cols, int k);
 // c[m][n] = sum_k a[m][k] * w[n][k] for a [rows][k], int8 in [-127, 127],
 // k <= 4096 (every sum fits int32).
 void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
+// MatMul's columns [begin, end) of c (c keeps its w.cols-wide rows), the
+// others untouched; begin and end multiples of kColumnBlock. Two threads that
+// split the columns write what one MatMul writes.
+inline constexpr int kColumnBlock = 16;
+void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin, int end,
+                   int32_t* c);
 
 // The portable reference of MatMul, on unpacked weights.
 void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,
                 int32_t* c);
+void MatMulInt8Columns(const int8_t* a, int rows, int k, const int8_t* w, int cols,
+                       int begin, int end, int32_t* c);
 
 // Requantisation of matmul accumulators, row by row:
 // v = round_shift(acc[r][o] * m[o] + b[o], s[o]), then

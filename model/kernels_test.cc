@@ -30,6 +30,12 @@ TEST(KernelsTest, PackedMatMulEqualsReference) {
     MatMul(a.data(), s.rows, p, got.data());
     EXPECT_EQ(got, ref) << s.rows << "x" << s.k << "x" << s.cols
                         << (p.vnni.empty() ? " portable" : " vnni");
+    // Column ranges, as two threads split them, write the same.
+    const int half = s.cols / kColumnBlock / 2 * kColumnBlock;
+    std::vector<int32_t> halves(ref.size(), -1);
+    MatMulColumns(a.data(), s.rows, p, 0, half, halves.data());
+    MatMulColumns(a.data(), s.rows, p, half, s.cols, halves.data());
+    EXPECT_EQ(halves, ref) << s.rows << "x" << s.k << "x" << s.cols << " in halves at " << half;
   }
 }
 
