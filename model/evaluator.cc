@@ -15,6 +15,9 @@ using kernels::RoundShift;
 
 constexpr int64_t kResidualLimit = int64_t{1} << 24;  // keeps norm sums in int64
 constexpr int64_t kScoreLimit = int64_t{1} << 30;
+// Smaller products are not split: a hand-over to the helper and back takes
+// about a microsecond, what one core takes for some 60K weights from L2.
+constexpr int64_t kMinSplitWeights = 64 * 1024;
 
 inline int64_t Requant(int32_t acc, const QuantLinear& l, int o) {
   return RoundShift(int64_t{acc} * l.m[o] + l.b[o], l.s[o]);
@@ -59,15 +62,20 @@ void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& ta
   freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (kTotal - total));
 }
 
-void BatchEvaluator::MatMul(const int8_t* a, int rows, const kernels::PackedWeights& w) {
+template <typename Finish>
+void BatchEvaluator::Linear(const int8_t* a, int rows, const kernels::PackedWeights& w,
+                            Finish finish) {
   const int half = w.cols / kernels::kColumnBlock / 2 * kernels::kColumnBlock;
-  if (helper_ == nullptr || rows > kHelpedRows || half == 0) {
+  if (helper_ == nullptr || rows > kHelpedRows || half == 0 ||
+      int64_t{w.cols} * w.k < kMinSplitWeights) {
     kernels::MatMul(a, rows, w, acc_.data());
+    finish(0, w.cols);
     return;
   }
   helper_->Split([&](int part) {
-    kernels::MatMulColumns(a, rows, w, part == 0 ? 0 : half, part == 0 ? half : w.cols,
-                           acc_.data());
+    const int begin = part == 0 ? 0 : half, end = part == 0 ? half : w.cols;
+    kernels::MatMulColumns(a, rows, w, begin, end, acc_.data());
+    finish(begin, end);
   });
 }
 
@@ -166,35 +174,47 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   qkv_.resize(size_t(rows) * 3 * d);
   att_.resize(size_t(rows) * d);
   h_.resize(size_t(rows) * ff);
+  // Requantisation of columns [b, e) of acc_ (rows of `cols`), row by row.
+  auto to_int8 = [&](const QuantLinear& l, int cols, int lo, int8_t* out) {
+    return [&, cols, lo, out](int b, int e) {
+      for (int r = 0; r < rows; ++r) {
+        const size_t at = size_t(r) * cols + b;
+        kernels::RequantInt8(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + at);
+      }
+    };
+  };
   auto add_residual = [&](const QuantLinear& l) {
-    kernels::RequantAddResidual(acc_.data(), rows, d, l.m.data(), l.s.data(), l.b.data(),
-                                kResidualLimit, x_.data());
+    return [&](int b, int e) {
+      for (int r = 0; r < rows; ++r) {
+        const size_t at = size_t(r) * d + b;
+        kernels::RequantAddResidual(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b],
+                                    kResidualLimit, &x_[at]);
+      }
+    };
   };
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const IntLayer& L = m_.layers[layer];
     Norm(rows);
-    MatMul(z_.data(), rows, L.qkv.packed);
-    kernels::RequantInt8(acc_.data(), rows, 3 * d, L.qkv.m.data(), L.qkv.s.data(),
-                         L.qkv.b.data(), -127, qkv_.data());
+    Linear(z_.data(), rows, L.qkv.packed, to_int8(L.qkv, 3 * d, -127, qkv_.data()));
     Attention(layer, rows);
-    MatMul(att_.data(), rows, L.out.packed);
-    add_residual(L.out);
+    Linear(att_.data(), rows, L.out.packed, add_residual(L.out));
     Norm(rows);
-    MatMul(z_.data(), rows, L.ff1.packed);
-    kernels::RequantInt8(acc_.data(), rows, ff, L.ff1.m.data(), L.ff1.s.data(),
-                         L.ff1.b.data(), 0, h_.data());
-    MatMul(h_.data(), rows, L.ff2.packed);
-    add_residual(L.ff2);
+    Linear(z_.data(), rows, L.ff1.packed, to_int8(L.ff1, ff, 0, h_.data()));
+    Linear(h_.data(), rows, L.ff2.packed, add_residual(L.ff2));
   }
   Norm(rows);
   constexpr int V = ModelConfig::kVocab;
-  MatMul(z_.data(), rows, m_.head.packed);
-  logits_.resize(V);
-  for (int r = 0; r < rows; ++r) {
-    for (int o = 0; o < V; ++o) {
-      logits_[o] = std::clamp(Requant(acc_[size_t(r) * V + o], m_.head, o), -kScoreLimit, kScoreLimit);
+  logits_.resize(size_t(rows) * V);
+  Linear(z_.data(), rows, m_.head.packed, [&](int b, int e) {
+    for (int r = 0; r < rows; ++r) {
+      for (int o = b; o < e; ++o) {
+        const size_t at = size_t(r) * V + o;
+        logits_[at] = std::clamp(Requant(acc_[at], m_.head, o), -kScoreLimit, kScoreLimit);
+      }
     }
-    FrequenciesFromLogits(logits_.data(), m_.exp_table, &(*freqs)[size_t(r) * V]);
+  });
+  for (int r = 0; r < rows; ++r) {
+    FrequenciesFromLogits(&logits_[size_t(r) * V], m_.exp_table, &(*freqs)[size_t(r) * V]);
   }
   for (const StreamInput& in : inputs) in.state->pos_ += static_cast<int64_t>(in.tokens.size());
 }

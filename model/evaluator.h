@@ -66,15 +66,20 @@ class BatchEvaluator {
   // order) and fills it.
   void Evaluate(std::span<const StreamInput> inputs, std::vector<uint16_t>* freqs);
 
-  // Splits the matrix products of steps of at most kHelpedRows rows with
-  // `helper` (null: none; it must outlive its use here). Decoding a single
+  // Splits the matrix products (with their requantisation) and the attention
+  // heads of steps of at most kHelpedRows rows with `helper` (null: none; it
+  // must outlive its use here). Decoding a single
   // chunk feeds one row a step, which streams every weight from L3 on one core;
   // on two, each core streams half, from its own cache. The tables are the same.
   static constexpr int kHelpedRows = 4;
   void set_helper(HelperThread* helper) { helper_ = helper; }
 
  private:
-  void MatMul(const int8_t* a, int rows, const kernels::PackedWeights& w);
+  // acc_ = a times w, then finish(begin, end) on columns [begin, end) of every
+  // row; with a helper (and at most kHelpedRows rows), each thread does both
+  // for one half of the columns.
+  template <typename Finish>
+  void Linear(const int8_t* a, int rows, const kernels::PackedWeights& w, Finish finish);
   // One attention head's working memory; part 1 is the helper's.
   struct HeadScratch {
     AlignedVector<int8_t> query;  // the head's query, zero-padded to the key groups
@@ -106,7 +111,7 @@ class BatchEvaluator {
   AlignedVector<int64_t> num_;    // norm numerators
   HeadScratch head_[2];
   std::vector<RowRef> row_refs_;
-  AlignedVector<int64_t> logits_;
+  AlignedVector<int64_t> logits_;  // [rows][vocabulary]
 };
 
 // 256 integer logits (score units) -> frequencies >= 1 summing to 2^16, through
