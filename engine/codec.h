@@ -45,7 +45,9 @@ struct CodecOptions {
   // history, fewer cold starts); smaller ones decode in parallel. 0: the
   // defaults above, by front-end.
   uint32_t chunk_tokens = 0;
-  int threads = 0;                // 0: one per hardware thread
+  int threads = 0;                // 0: one per hardware thread; decoding
+                                  // fewer chunks than half of them, each
+                                  // thread takes a helper (model/evaluator.h)
   int batch_chunks = 16;          // chunks one thread evaluates together
   int block_tokens = 128;         // compression: tokens per chunk per forward call
   // Compression with fewer chunks than threads: each chunk is evaluated in
