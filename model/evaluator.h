@@ -66,11 +66,12 @@ class BatchEvaluator {
   // order) and fills it.
   void Evaluate(std::span<const StreamInput> inputs, std::vector<uint16_t>* freqs);
 
-  // Splits the matrix products (with their requantisation) and the attention
-  // heads of steps of at most kHelpedRows rows with `helper` (null: none; it
-  // must outlive its use here). Decoding a single
-  // chunk feeds one row a step, which streams every weight from L3 on one core;
-  // on two, each core streams half, from its own cache. The tables are the same.
+  // Shares steps of at most kHelpedRows rows with `helper` (null: none; it
+  // must outlive its use here): the larger matrix products, each with its
+  // requantisation, by halves of their columns, and each row's attention heads.
+  // Decoding a single chunk feeds one row a step, which on one core streams
+  // every weight from L3; on two, each core streams half, from its own L2. The
+  // tables are the same whichever thread runs a half (core/helper_thread.h).
   static constexpr int kHelpedRows = 4;
   void set_helper(HelperThread* helper) { helper_ = helper; }
 
@@ -93,8 +94,8 @@ class BatchEvaluator {
   };
 
   void Norm(int rows);
-  // Stores the row's key and value, then attends with each of its heads (all
-  // rows' heads, split with the helper if there is one).
+  // Row by row: stores the row's key and value, then runs its heads (shared
+  // with the helper if there is one).
   void Attention(int layer, int rows);
   void AttendHead(int layer, const RowRef& r, int row, int h, HeadScratch& scratch);
 

@@ -39,8 +39,9 @@ inline void GemvBlocks(const uint8_t* a, int k4, const __m512i* wp, const Packed
   }
 }
 
-// Columns [16 first_block, 16 end_block) of c: 4 rows x 32 columns per tile: a (shifted to uint8) times packed weights with
-// vpdpbusd, 64 multiply-adds per instruction.
+// Columns [16 first_block, 16 end_block) of c, 4 rows x 32 columns per tile: a
+// (shifted to uint8) times packed weights with vpdpbusd, 64 multiply-adds per
+// instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_block,
                 int end_block, int32_t* c) {
@@ -142,7 +143,7 @@ PackedWeights Pack(const int8_t* w, int cols, int k) {
   for (int n = 0; n < cols; ++n) {
     for (int i = 0; i < k; ++i) p.row_sum[n] += w[size_t(n) * k + i];
   }
-  if (HasVnni() && k % 4 == 0 && cols % 16 == 0) {
+  if (HasVnni() && k % 4 == 0 && cols % kColumnBlock == 0) {
     p.vnni.resize(size_t(cols) * k);
     int8_t* out = p.vnni.data();
     for (int b = 0; b < cols / 16; ++b) {

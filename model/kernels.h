@@ -29,8 +29,8 @@ PackedWeights Pack(const int8_t* w, int cols, int k);
 // k <= 4096 (every sum fits int32).
 void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
 // MatMul's columns [begin, end) of c (c keeps its w.cols-wide rows), the
-// others untouched; begin and end multiples of kColumnBlock. Two threads that
-// split the columns write what one MatMul writes.
+// others untouched; begin a multiple of kColumnBlock, end one too or w.cols.
+// Two threads that split the columns write what one MatMul writes.
 inline constexpr int kColumnBlock = 16;
 void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin, int end,
                    int32_t* c);
