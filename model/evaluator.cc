@@ -133,11 +133,7 @@ void BatchEvaluator::AttendHead(int layer, const RowRef& r, int row, int h,
   const int slot = static_cast<int>(r.pos % W);
   // Slots 0..n-1 hold positions; slot t is at distance (slot - t) mod W.
   const int n = static_cast<int>(std::min<int64_t>(r.pos + 1, W));
-  scratch.dot.resize(kv_.slots);
-  scratch.weight.resize(kv_.slots);
-  scratch.num.resize(hd);
-  scratch.query.assign(size_t(4) * kv_.groups, 0);
-  std::copy(q + h * hd, q + (h + 1) * hd, scratch.query.begin());
+  std::copy(q + h * hd, q + (h + 1) * hd, scratch.query.begin());  // the padding stays 0
   kernels::QueryKeyDots(scratch.query.data(), kv_.HeadKeys(keys, h), kv_.groups, kv_.slots, n,
                         scratch.dot.data());
   const int64_t denom = kernels::AttentionWeights(

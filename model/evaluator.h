@@ -58,7 +58,9 @@ struct StreamInput {
 class BatchEvaluator {
  public:
   explicit BatchEvaluator(const IntModel& model)
-      : m_(model), kv_(model.config().d_model, model.config().n_heads, model.config().window) {}
+      : m_(model),
+        kv_(model.config().d_model, model.config().n_heads, model.config().window),
+        head_{HeadScratch(kv_), HeadScratch(kv_)} {}
   BatchEvaluator(const BatchEvaluator&) = delete;
   BatchEvaluator& operator=(const BatchEvaluator&) = delete;
 
@@ -83,6 +85,8 @@ class BatchEvaluator {
   void Linear(const int8_t* a, int rows, const kernels::PackedWeights& w, Finish finish);
   // One attention head's working memory; part 1 is the helper's.
   struct HeadScratch {
+    explicit HeadScratch(const kernels::KvLayout& kv)
+        : query(size_t(4) * kv.groups, 0), dot(kv.slots), weight(kv.slots), num(kv.head_dim) {}
     AlignedVector<int8_t> query;  // the head's query, zero-padded to the key groups
     AlignedVector<int32_t> dot, weight;
     AlignedVector<int64_t> num;
