@@ -18,24 +18,61 @@ bool DetectVnni() {
          __builtin_cpu_supports("avx512vnni");
 }
 
-// One activation row times NB blocks of 16 packed columns.
-template <int NB>
+// One activation row times NB blocks of 16 packed columns, with S accumulators
+// a block that take turns along k (summed at the end: integer sums are exact in
+// any order). NB * S = 8 chains hide vpdpbusd's latency also when few blocks
+// are left: one chain alone waits about 5 cycles a load.
+// Sums over i in [i0, i1) of the k4 groups of 4, less 128 times corr (the
+// weights' sums over the same range), corr and c indexed by column.
+template <int NB, int S>
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-inline void GemvBlocks(const uint8_t* a, int k4, const __m512i* wp, const PackedWeights& w, int b0,
-                       int32_t* c) {
-  __m512i acc[NB];
-  for (int j = 0; j < NB; ++j) acc[j] = _mm512_setzero_si512();
-  for (int i = 0; i < k4; ++i) {
+inline void GemvBlocks(const uint8_t* a, int i0, int i1, int k4, const __m512i* wp,
+                       const int32_t* corr, int b0, int32_t* c) {
+  __m512i acc[NB][S];
+  for (int j = 0; j < NB; ++j) {
+    for (int s = 0; s < S; ++s) acc[j][s] = _mm512_setzero_si512();
+  }
+  int i = i0;
+  for (; i + S <= i1; i += S) {
+    for (int s = 0; s < S; ++s) {
+      int32_t v;
+      std::memcpy(&v, a + 4 * (i + s), 4);
+      const __m512i av = _mm512_set1_epi32(v);
+      for (int j = 0; j < NB; ++j) {
+        acc[j][s] = _mm512_dpbusd_epi32(acc[j][s], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i + s));
+      }
+    }
+  }
+  for (; i < i1; ++i) {
     int32_t v;
     std::memcpy(&v, a + 4 * i, 4);
     const __m512i av = _mm512_set1_epi32(v);
     for (int j = 0; j < NB; ++j) {
-      acc[j] = _mm512_dpbusd_epi32(acc[j], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i));
+      acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i));
     }
   }
   for (int j = 0; j < NB; ++j) {
-    const __m512i sum = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[(b0 + j) * 16]), 7);
-    _mm512_storeu_si512(c + (b0 + j) * 16, _mm512_sub_epi32(acc[j], sum));
+    const __m512i sum = _mm512_mullo_epi32(_mm512_loadu_si512(corr + (b0 + j) * 16), _mm512_set1_epi32(128));
+    __m512i total = acc[j][0];
+    for (int s = 1; s < S; ++s) total = _mm512_add_epi32(total, acc[j][s]);
+    _mm512_storeu_si512(c + (b0 + j) * 16, _mm512_sub_epi32(total, sum));
+  }
+}
+
+// One row, column blocks [b0, end_block), eight at a time.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+inline void GemvRow(const uint8_t* a, int i0, int i1, int k4, const __m512i* wp,
+                    const int32_t* corr, int b0, int end_block, int32_t* c) {
+  for (; b0 + 8 <= end_block; b0 += 8) GemvBlocks<8, 1>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c);
+  if (b0 + 4 <= end_block) {
+    GemvBlocks<4, 2>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c);
+    b0 += 4;
+  }
+  switch (end_block - b0) {
+    case 3: GemvBlocks<3, 3>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
+    case 2: GemvBlocks<2, 4>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
+    case 1: GemvBlocks<1, 8>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
+    default: break;
   }
 }
 
@@ -57,11 +94,8 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
     // Decoding feeds few rows: one row at a time, eight column blocks per pass
     // (independent accumulators hide the multiply-add latency).
     for (int r = 0; r < rows; ++r) {
-      const uint8_t* ar = au.data() + size_t(r) * k;
-      int b0 = first_block;
-      for (; b0 + 8 <= end_block; b0 += 8) GemvBlocks<8>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
-      for (; b0 + 4 <= end_block; b0 += 4) GemvBlocks<4>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
-      for (; b0 < end_block; ++b0) GemvBlocks<1>(ar, k4, wp + size_t(b0) * k4, w, b0, c + size_t(r) * cols);
+      GemvRow(au.data() + size_t(r) * k, 0, k4, k4, wp, w.row_sum.data(), first_block,
+              end_block, c + size_t(r) * cols);
     }
     return;
   }
@@ -127,6 +161,26 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
   }
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void MatMulSpanVnni(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1,
+                    int32_t* c) {
+  const int k = w.k, cols = w.cols;
+  thread_local std::vector<uint8_t> au;
+  thread_local std::vector<int32_t> corr;
+  au.resize(k);
+  corr.resize(cols);
+  const int32_t* hi = &w.prefix_sum[size_t(k1 / kSumSpan) * cols];
+  const int32_t* lo = &w.prefix_sum[size_t(k0 / kSumSpan) * cols];
+  for (int n = 0; n < cols; ++n) corr[n] = hi[n] - lo[n];
+  const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
+  for (int r = 0; r < rows; ++r) {
+    const int8_t* ar = a + size_t(r) * k;
+    for (int i = k0; i < k1; ++i) au[i] = static_cast<uint8_t>(ar[i] + 128);
+    GemvRow(au.data(), k0 / 4, k1 / 4, k / 4, wp, corr.data(), 0, cols / kColumnBlock,
+            c + size_t(r) * cols);
+  }
+}
+
 }  // namespace
 
 bool HasVnni() {
@@ -144,6 +198,16 @@ PackedWeights Pack(const int8_t* w, int cols, int k) {
     for (int i = 0; i < k; ++i) p.row_sum[n] += w[size_t(n) * k + i];
   }
   if (HasVnni() && k % 4 == 0 && cols % kColumnBlock == 0) {
+    if (k % kSumSpan == 0) {
+      p.prefix_sum.assign(size_t(k / kSumSpan + 1) * cols, 0);
+      for (int s = 1; s <= k / kSumSpan; ++s) {
+        for (int n = 0; n < cols; ++n) {
+          int32_t sum = p.prefix_sum[size_t(s - 1) * cols + n];
+          for (int i = (s - 1) * kSumSpan; i < s * kSumSpan; ++i) sum += w[size_t(n) * k + i];
+          p.prefix_sum[size_t(s) * cols + n] = sum;
+        }
+      }
+    }
     p.vnni.resize(size_t(cols) * k);
     int8_t* out = p.vnni.data();
     for (int b = 0; b < cols / 16; ++b) {
@@ -167,6 +231,23 @@ void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin,
     MatMulVnni(a, rows, w, begin / 16, end / 16, c);
   } else {
     MatMulInt8Columns(a, rows, w.k, w.rows.data(), w.cols, begin, end, c);
+  }
+}
+
+void MatMulSpan(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1, int32_t* c) {
+  const int k = w.k, cols = w.cols;
+  if (!w.prefix_sum.empty() && k0 % kSumSpan == 0 && k1 % kSumSpan == 0) {
+    MatMulSpanVnni(a, rows, w, k0, k1, c);
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int8_t* ar = a + size_t(r) * k;
+    for (int n = 0; n < cols; ++n) {
+      const int8_t* wn = w.rows.data() + size_t(n) * k;
+      int32_t sum = 0;
+      for (int i = k0; i < k1; ++i) sum += int32_t{ar[i]} * wn[i];
+      c[size_t(r) * cols + n] = sum;
+    }
   }
 }
 

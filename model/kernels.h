@@ -21,7 +21,11 @@ struct PackedWeights {
   std::vector<int8_t> rows;     // [cols][k]
   AlignedVector<int8_t> vnni;   // empty when the VNNI path is not used
   std::vector<int32_t> row_sum; // sum_k w[n][k]
+  // With vnni: prefix_sum[s][n] = sum_{k < kSumSpan * s} w[n][k], s = 0..k / kSumSpan,
+  // for MatMulSpan's correction (empty when k is not a multiple of kSumSpan).
+  std::vector<int32_t> prefix_sum;
 };
+inline constexpr int kSumSpan = 64;
 
 PackedWeights Pack(const int8_t* w, int cols, int k);
 
@@ -34,6 +38,12 @@ void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c);
 inline constexpr int kColumnBlock = 16;
 void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin, int end,
                    int32_t* c);
+
+// The part of MatMul that dimensions [k0, k1) of a contribute, every column:
+// c[m][n] = sum_{k0 <= i < k1} a[m][i] * w[n][i], a still [rows][w.k]. Two
+// threads that each take a range of k and add their c's get MatMul's c
+// exactly (integer sums). Fastest with k0 and k1 multiples of kSumSpan.
+void MatMulSpan(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1, int32_t* c);
 
 // The portable reference of MatMul, on unpacked weights.
 void MatMulInt8(const int8_t* a, int rows, int k, const int8_t* w, int cols,

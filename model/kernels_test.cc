@@ -36,6 +36,15 @@ TEST(KernelsTest, PackedMatMulEqualsReference) {
     MatMulColumns(a.data(), s.rows, p, 0, half, halves.data());
     MatMulColumns(a.data(), s.rows, p, half, s.cols, halves.data());
     EXPECT_EQ(halves, ref) << s.rows << "x" << s.k << "x" << s.cols << " in halves at " << half;
+    // Ranges of k, as two threads split them, add up to the same; the split at
+    // kSumSpan takes the fast path where the shape has one, the others not.
+    for (int k0 : {s.k / kSumSpan / 2 * kSumSpan, s.k / 2, 0}) {
+      std::vector<int32_t> first(ref.size(), -1), second(ref.size(), -1);
+      MatMulSpan(a.data(), s.rows, p, 0, k0, first.data());
+      MatMulSpan(a.data(), s.rows, p, k0, s.k, second.data());
+      for (size_t i = 0; i < ref.size(); ++i) first[i] += second[i];
+      EXPECT_EQ(first, ref) << s.rows << "x" << s.k << "x" << s.cols << " split at k " << k0;
+    }
   }
 }
 
