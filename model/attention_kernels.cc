@@ -195,8 +195,9 @@ KvLayout::KvLayout(int d_model, int heads, int window)
       key_bytes(size_t(heads) * groups * slots * 4),
       value_bytes(size_t(pairs) * d_model * 2) {}
 
-void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k) const {
-  for (int h = 0; h < heads; ++h) {
+void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k, int h0, int h1) const {
+  if (h1 < 0) h1 = heads;
+  for (int h = h0; h < h1; ++h) {
     uint8_t* head = keys + size_t(h) * groups * slots * 4 + size_t(slot) * 4;
     const int8_t* kh = k + h * head_dim;
     for (int g = 0; g < groups; ++g) {
@@ -209,9 +210,10 @@ void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k) const {
   }
 }
 
-void KvLayout::StoreValue(int8_t* values, int slot, const int8_t* v) const {
+void KvLayout::StoreValue(int8_t* values, int slot, const int8_t* v, int h0, int h1) const {
+  if (h1 < 0) h1 = heads;
   int8_t* pair = values + size_t(slot / 2) * d_model * 2 + slot % 2;
-  for (int i = 0; i < d_model; ++i) pair[2 * i] = v[i];
+  for (int i = h0 * head_dim; i < h1 * head_dim; ++i) pair[2 * i] = v[i];
 }
 
 namespace portable {

@@ -28,8 +28,10 @@ namespace lmc::kernels {
 struct KvLayout {
   KvLayout(int d_model, int heads, int window);
 
-  void StoreKey(uint8_t* keys, int slot, const int8_t* k) const;    // k: d_model
-  void StoreValue(int8_t* values, int slot, const int8_t* v) const;  // v: d_model
+  // k and v: d_model values, of which heads [h0, h1) are stored (all by
+  // default; two threads that own different heads may store theirs at once).
+  void StoreKey(uint8_t* keys, int slot, const int8_t* k, int h0 = 0, int h1 = -1) const;
+  void StoreValue(int8_t* values, int slot, const int8_t* v, int h0 = 0, int h1 = -1) const;
   const uint8_t* HeadKeys(const uint8_t* keys, int h) const {
     return keys + size_t(h) * groups * slots * 4;
   }

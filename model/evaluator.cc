@@ -96,7 +96,6 @@ void BatchEvaluator::Norm(int rows) {
 void BatchEvaluator::Attention(int layer, int rows) {
   const ModelConfig& c = m_.config();
   const int d = c.d_model, W = c.window;
-  const bool split = helper_ != nullptr && rows <= kHelpedRows && c.n_heads > 1;
   // Row by row: a stream's next row overwrites the key and value slot that
   // this one may still read.
   for (int row = 0; row < rows; ++row) {
@@ -105,21 +104,74 @@ void BatchEvaluator::Attention(int layer, int rows) {
     const int slot = static_cast<int>(r.pos % W);
     kv_.StoreKey(&r.state->keys_[size_t(layer) * kv_.key_bytes], slot, q + d);
     kv_.StoreValue(&r.state->values_[size_t(layer) * kv_.value_bytes], slot, q + 2 * d);
-    auto heads = [&](int begin, int end, HeadScratch& scratch) {
-      for (int h = begin; h < end; ++h) AttendHead(layer, r, row, h, scratch);
-    };
-    if (!split) {
-      heads(0, c.n_heads, head_[0]);
-      continue;
-    }
-    // Heads are independent: the first half (rounded up) here, the rest on
-    // the helper.
-    const int half = (c.n_heads + 1) / 2;
-    helper_->Split([&](int part) {
-      if (part == 0) heads(0, half, head_[0]);
-      else heads(half, c.n_heads, head_[1]);
-    });
+    for (int h = 0; h < c.n_heads; ++h) AttendHead(layer, r, row, h, head_[0]);
   }
+}
+
+bool BatchEvaluator::ShareAttention(int rows) const {
+  const ModelConfig& c = m_.config();
+  return helper_ != nullptr && rows <= kHelpedRows && c.n_heads > 1 &&
+         c.head_dim() % kernels::kColumnBlock == 0;
+}
+
+void BatchEvaluator::SharedAttention(int layer, int rows) {
+  const ModelConfig& c = m_.config();
+  const int d = c.d_model, hd = c.head_dim(), half = (c.n_heads + 1) / 2;
+  const IntLayer& L = m_.layers[layer];
+  helper_->Split([&](int part) {
+    const int h0 = part == 0 ? 0 : half, h1 = part == 0 ? half : c.n_heads;
+    // The query, key and value columns of this thread's heads.
+    for (int base : {0, d, 2 * d}) {
+      const int begin = base + h0 * hd, end = base + h1 * hd;
+      kernels::MatMulColumns(z_.data(), rows, L.qkv.packed, begin, end, acc_.data());
+      for (int r = 0; r < rows; ++r) {
+        const size_t at = size_t(r) * 3 * d + begin;
+        kernels::RequantInt8(&acc_[at], 1, end - begin, &L.qkv.m[begin], &L.qkv.s[begin],
+                             &L.qkv.b[begin], -127, &qkv_[at]);
+      }
+    }
+    // Row by row, as in Attention; each thread stores and reads only the
+    // keys and values of its own heads.
+    for (int row = 0; row < rows; ++row) {
+      const RowRef& r = row_refs_[row];
+      const int8_t* q = &qkv_[size_t(row) * 3 * d];
+      const int slot = static_cast<int>(r.pos % c.window);
+      kv_.StoreKey(&r.state->keys_[size_t(layer) * kv_.key_bytes], slot, q + d, h0, h1);
+      kv_.StoreValue(&r.state->values_[size_t(layer) * kv_.value_bytes], slot, q + 2 * d, h0,
+                     h1);
+      for (int h = h0; h < h1; ++h) AttendHead(layer, r, row, h, head_[part]);
+    }
+    kernels::MatMulSpan(att_.data(), rows, L.out.packed, h0 * hd, h1 * hd, part_[part].data());
+  });
+  AddParts(size_t(rows) * d);
+}
+
+bool BatchEvaluator::ShareFeedForward(int rows) const {
+  const ModelConfig& c = m_.config();
+  return helper_ != nullptr && rows <= kHelpedRows && c.d_ff / kernels::kColumnBlock >= 2 &&
+         2 * int64_t{c.d_ff} * c.d_model >= kMinSplitWeights;
+}
+
+void BatchEvaluator::SharedFeedForward(int layer, int rows) {
+  const ModelConfig& c = m_.config();
+  const int d = c.d_model, ff = c.d_ff;
+  const IntLayer& L = m_.layers[layer];
+  const int half = ff / kernels::kColumnBlock / 2 * kernels::kColumnBlock;
+  helper_->Split([&](int part) {
+    const int begin = part == 0 ? 0 : half, end = part == 0 ? half : ff;
+    kernels::MatMulColumns(z_.data(), rows, L.ff1.packed, begin, end, acc_.data());
+    for (int r = 0; r < rows; ++r) {
+      const size_t at = size_t(r) * ff + begin;
+      kernels::RequantInt8(&acc_[at], 1, end - begin, &L.ff1.m[begin], &L.ff1.s[begin],
+                           &L.ff1.b[begin], 0, &h_[at]);
+    }
+    kernels::MatMulSpan(h_.data(), rows, L.ff2.packed, begin, end, part_[part].data());
+  });
+  AddParts(size_t(rows) * d);
+}
+
+void BatchEvaluator::AddParts(size_t n) {
+  for (size_t i = 0; i < n; ++i) acc_[i] = part_[0][i] + part_[1][i];
 }
 
 void BatchEvaluator::AttendHead(int layer, const RowRef& r, int row, int h,
@@ -170,6 +222,7 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   qkv_.resize(size_t(rows) * 3 * d);
   att_.resize(size_t(rows) * d);
   h_.resize(size_t(rows) * ff);
+  for (auto& part : part_) part.resize(size_t(rows) * d);
   // Requantisation of columns [b, e) of acc_ (rows of `cols`), row by row.
   auto to_int8 = [&](const QuantLinear& l, int cols, int lo, int8_t* out) {
     return [&, cols, lo, out](int b, int e) {
@@ -191,12 +244,22 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const IntLayer& L = m_.layers[layer];
     Norm(rows);
-    Linear(z_.data(), rows, L.qkv.packed, to_int8(L.qkv, 3 * d, -127, qkv_.data()));
-    Attention(layer, rows);
-    Linear(att_.data(), rows, L.out.packed, add_residual(L.out));
+    if (ShareAttention(rows)) {
+      SharedAttention(layer, rows);
+      add_residual(L.out)(0, d);
+    } else {
+      Linear(z_.data(), rows, L.qkv.packed, to_int8(L.qkv, 3 * d, -127, qkv_.data()));
+      Attention(layer, rows);
+      Linear(att_.data(), rows, L.out.packed, add_residual(L.out));
+    }
     Norm(rows);
-    Linear(z_.data(), rows, L.ff1.packed, to_int8(L.ff1, ff, 0, h_.data()));
-    Linear(h_.data(), rows, L.ff2.packed, add_residual(L.ff2));
+    if (ShareFeedForward(rows)) {
+      SharedFeedForward(layer, rows);
+      add_residual(L.ff2)(0, d);
+    } else {
+      Linear(z_.data(), rows, L.ff1.packed, to_int8(L.ff1, ff, 0, h_.data()));
+      Linear(h_.data(), rows, L.ff2.packed, add_residual(L.ff2));
+    }
   }
   Norm(rows);
   constexpr int V = ModelConfig::kVocab;

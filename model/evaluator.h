@@ -69,11 +69,16 @@ class BatchEvaluator {
   void Evaluate(std::span<const StreamInput> inputs, std::vector<uint16_t>* freqs);
 
   // Shares steps of at most kHelpedRows rows with `helper` (null: none; it
-  // must outlive its use here): the larger matrix products, each with its
-  // requantisation, by halves of their columns, and each row's attention heads.
-  // Decoding a single chunk feeds one row a step, which on one core streams
-  // every weight from L3; on two, each core streams half, from its own L2. The
-  // tables are the same whichever thread runs a half (core/helper_thread.h).
+  // must outlive its use here), three hand-overs a layer:
+  //   qkv          by halves of its columns, each with its requantisation;
+  //   attention    by heads, each thread then multiplying its heads' outputs
+  //                by their rows of the output projection (MatMulSpan);
+  //   feed-forward each thread a half of ff1's columns, then ff2 over that
+  //                half of its inputs;
+  // the partial sums of the last two added after the join. Decoding a single
+  // chunk feeds one row a step, which on one core streams every weight from
+  // L3; on two, each core streams half, from its own L2. The tables are the
+  // same whichever thread runs a half (core/helper_thread.h): integer sums.
   static constexpr int kHelpedRows = 4;
   void set_helper(HelperThread* helper) { helper_ = helper; }
 
@@ -98,10 +103,17 @@ class BatchEvaluator {
   };
 
   void Norm(int rows);
-  // Row by row: stores the row's key and value, then runs its heads (shared
-  // with the helper if there is one).
+  // Row by row: stores the row's key and value, then runs its heads.
   void Attention(int layer, int rows);
   void AttendHead(int layer, const RowRef& r, int row, int h, HeadScratch& scratch);
+  // With the helper: Attention and the output projection, then the residual
+  // (see set_helper). Whether the model's shape lets them be shared that way.
+  bool ShareAttention(int rows) const;
+  void SharedAttention(int layer, int rows);
+  bool ShareFeedForward(int rows) const;
+  void SharedFeedForward(int layer, int rows);
+  // acc_[0, n) = part_[0] + part_[1].
+  void AddParts(size_t n);
 
   const IntModel& m_;
   const kernels::KvLayout kv_;  // how StreamState keeps its keys and values
@@ -113,6 +125,7 @@ class BatchEvaluator {
   AlignedVector<int8_t> qkv_;    // [rows][3d]
   AlignedVector<int8_t> att_;    // attention outputs [rows][d]
   AlignedVector<int8_t> h_;      // MLP hidden [rows][d_ff]
+  AlignedVector<int32_t> part_[2];  // the threads' partial sums [rows][d]
   AlignedVector<int64_t> num_;    // norm numerators
   HeadScratch head_[2];
   std::vector<RowRef> row_refs_;
