@@ -51,43 +51,56 @@ LMC_AVX512 void QueryKeyDotsAvx512(const int8_t* q, const uint8_t* keys, int gro
   }
 }
 
+// clamp(round_shift(d * m, shift), lo, hi) for 8 int32 lanes d, with m < 2^31
+// (so vpmuldq's product is exact) and hi, -lo < 2^31.
+LMC_AVX512 inline __m256i ScaledScores(__m256i d, __m512i m, __m512i half, __m128i shift,
+                                       __m512i lo, __m512i hi) {
+  const __m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(d), m);
+  const __m512i s = _mm512_sra_epi64(_mm512_add_epi64(p, half), shift);
+  return _mm512_cvtepi64_epi32(_mm512_min_epi64(_mm512_max_epi64(s, lo), hi));
+}
+
 LMC_AVX512 int64_t AttentionWeightsAvx512(const int32_t* dot, int n, int slot, int window,
                                           int64_t score_m, int score_s, int64_t alibi,
                                           const int32_t* table, int table_size,
                                           int32_t* weight) {
-  thread_local std::vector<int64_t> scores;
-  scores.resize(RoundUp(n, 8));
+  // Scores fit int32: the clamped product is within 2^30 and alibi * distance
+  // below 2^16 * 2^13. Only the product and its shift need int64 lanes.
+  thread_local std::vector<int32_t> scores;
+  scores.resize(RoundUp(n, 16));
   const __m512i m = _mm512_set1_epi64(score_m);
   const __m512i half = _mm512_set1_epi64(int64_t{1} << (score_s - 1));
   const __m128i shift = _mm_cvtsi32_si128(score_s);
   const __m512i hi = _mm512_set1_epi64(kScoreLimit), lo = _mm512_set1_epi64(-kScoreLimit);
-  const __m512i vslot = _mm512_set1_epi64(slot), vwindow = _mm512_set1_epi64(window);
-  const __m512i valibi = _mm512_set1_epi64(alibi);
-  const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-  __m512i vmax = _mm512_set1_epi64(INT64_MIN);
-  for (int t0 = 0; t0 < n; t0 += 8) {
-    const __mmask8 live = internal::Live8(n, t0);
-    // dot and score_m both fit int32, so vpmuldq's 32x32->64 product is exact.
-    const __m512i d = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, dot + t0));
-    __m512i s = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(d, m), half), shift);
-    s = _mm512_min_epi64(_mm512_max_epi64(s, lo), hi);
-    const __m512i t = _mm512_add_epi64(_mm512_set1_epi64(t0), iota);
-    __m512i dist = _mm512_sub_epi64(vslot, t);
-    dist = _mm512_mask_add_epi64(dist, _mm512_cmpgt_epi64_mask(t, vslot), dist, vwindow);
-    s = _mm512_sub_epi64(s, _mm512_mul_epi32(valibi, dist));  // < 2^16 * 2^13
+  const __m512i vslot = _mm512_set1_epi32(slot), vwindow = _mm512_set1_epi32(window);
+  const __m512i valibi = _mm512_set1_epi32(static_cast<int32_t>(alibi));
+  const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i vmax = _mm512_set1_epi32(INT32_MIN);
+  for (int t0 = 0; t0 < n; t0 += 16) {
+    const __mmask16 live = internal::Live16(n, t0);
+    const __m512i d = _mm512_maskz_loadu_epi32(live, dot + t0);
+    const __m256i s0 = ScaledScores(_mm512_castsi512_si256(d), m, half, shift, lo, hi);
+    const __m256i s1 = ScaledScores(_mm512_extracti64x4_epi64(d, 1), m, half, shift, lo, hi);
+    __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(s0), s1, 1);
+    const __m512i t = _mm512_add_epi32(_mm512_set1_epi32(t0), iota);
+    __m512i dist = _mm512_sub_epi32(vslot, t);
+    dist = _mm512_mask_add_epi32(dist, _mm512_cmpgt_epi32_mask(t, vslot), dist, vwindow);
+    s = _mm512_sub_epi32(s, _mm512_mullo_epi32(valibi, dist));
     _mm512_storeu_si512(scores.data() + t0, s);
-    vmax = _mm512_mask_max_epi64(vmax, live, vmax, s);
+    vmax = _mm512_mask_max_epi32(vmax, live, vmax, s);
   }
-  const __m512i mx = _mm512_set1_epi64(_mm512_reduce_max_epi64(vmax));
-  const __m512i size = _mm512_set1_epi64(table_size);
+  // max - score is below 2^32 (2^30 + 2^30 + 2^29): exact as uint32.
+  const __m512i mx = _mm512_set1_epi32(_mm512_reduce_max_epi32(vmax));
+  const __m512i size = _mm512_set1_epi32(table_size);
   __m512i sum = _mm512_setzero_si512();
-  for (int t0 = 0; t0 < n; t0 += 8) {
-    const __mmask8 live = internal::Live8(n, t0);
-    const __m512i diff = _mm512_sub_epi64(mx, _mm512_loadu_si512(scores.data() + t0));
-    const __mmask8 in_table = live & _mm512_cmplt_epi64_mask(diff, size);
-    const __m256i e = _mm512_mask_i64gather_epi32(_mm256_setzero_si256(), in_table, diff, table, 4);
-    _mm256_mask_storeu_epi32(weight + t0, live, e);
-    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(e));
+  for (int t0 = 0; t0 < n; t0 += 16) {
+    const __mmask16 live = internal::Live16(n, t0);
+    const __m512i diff = _mm512_sub_epi32(mx, _mm512_loadu_si512(scores.data() + t0));
+    const __mmask16 in_table = live & _mm512_cmplt_epu32_mask(diff, size);
+    const __m512i e = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in_table, diff, table, 4);
+    _mm512_mask_storeu_epi32(weight + t0, live, e);
+    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
+    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
   }
   return _mm512_reduce_add_epi64(sum);
 }

@@ -95,15 +95,22 @@ TEST(AttentionKernelsTest, WeightsMatchTheFormula) {
   std::vector<int32_t> table(4096);
   for (int i = 0; i < 4096; ++i) table[i] = static_cast<int32_t>((1 << 24) >> std::min(24, i / 100));
   for (int round = 0; round < 200; ++round) {
-    const int window = 1 + static_cast<int>(rng() % 700);
-    const int n = 1 + static_cast<int>(rng() % window);
-    const int slot = n < window ? n - 1 : static_cast<int>(rng() % window);
-    const int64_t m = static_cast<int64_t>(rng() % (uint64_t{1} << 31));
-    const int s = 1 + static_cast<int>(rng() % 62);
-    const int64_t alibi = static_cast<int64_t>(rng() % ((1 << 16) + 1));
+    // Every tenth round up to the largest window: alibi * distance near 2^29.
+    int window = 1 + static_cast<int>(rng() % (round % 10 == 0 ? 8192 : 700));
+    int n = 1 + static_cast<int>(rng() % window);
+    int slot = n < window ? n - 1 : static_cast<int>(rng() % window);
+    int64_t m = static_cast<int64_t>(rng() % (uint64_t{1} << 31));
+    int s = 1 + static_cast<int>(rng() % 62);
+    int64_t alibi = static_cast<int64_t>(rng() % ((1 << 16) + 1));
     const int table_size = 1 + static_cast<int>(rng() % 4096);
     std::vector<int32_t> dot(n);
     for (auto& x : dot) x = static_cast<int32_t>(int64_t(rng() % (1u << 25)) - (1 << 24));
+    if (round % 10 == 5) {  // scores at both clamps, 2^30 apart and more
+      window = 8192, n = 8192, slot = static_cast<int>(rng() % window);
+      m = (int64_t{1} << 31) - 1, s = 1, alibi = 1 << 16;
+      dot.resize(n);
+      for (int t = 0; t < n; ++t) dot[t] = t % 3 == 0 ? (1 << 24) : -(1 << 24);
+    }
     std::vector<int32_t> w(n), ref(n);
     const int64_t sum = AttentionWeights(dot.data(), n, slot, window, m, s, alibi, table.data(),
                                          table_size, w.data());
