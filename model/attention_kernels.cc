@@ -105,71 +105,78 @@ LMC_AVX512 int64_t AttentionWeightsAvx512(const int32_t* dot, int n, int slot, i
   return _mm512_reduce_add_epi64(sum);
 }
 
-// Adds int32 lanes a (x1) and b (x 4096) into 16 int64 sums.
-LMC_AVX512 inline void AddWide(__m512i lo, __m512i hi, int64_t* num) {
-  const __m512i l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
-  const __m512i l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1));
-  const __m512i h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
-  const __m512i h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
-  const __m512i n0 = _mm512_loadu_si512(num), n1 = _mm512_loadu_si512(num + 8);
-  _mm512_storeu_si512(num, _mm512_add_epi64(n0, _mm512_add_epi64(_mm512_slli_epi64(h0, 12), l0)));
-  _mm512_storeu_si512(num + 8,
-                      _mm512_add_epi64(n1, _mm512_add_epi64(_mm512_slli_epi64(h1, 12), l1)));
+// NB blocks of 16 dimensions, four positions at a time with vpdpbusd: the
+// weights (below 2^24, or 2^24 with P = 4) as P byte planes times the int8
+// values, one int32 sum per plane and dimension. A plane's sum stays within
+// 2^31 for 8192 positions (2048 quads * 4 * 255 * 128 < 2^31); the planes are
+// weighted by 2^(8p) in int64 at the end.
+template <int NB, int P>
+LMC_AVX512 void ValueBlocks(const uint8_t* planes, int plane_len, int quads, const int8_t* v,
+                            int quad_stride, int64_t* num) {
+  __m512i acc[P][NB] = {};  // zeros
+  for (int q = 0; q < quads; ++q) {
+    __m512i b[P];
+    for (int p = 0; p < P; ++p) {
+      int32_t x;
+      std::memcpy(&x, planes + size_t(p) * plane_len + 4 * q, 4);
+      b[p] = _mm512_set1_epi32(x);
+    }
+    const int8_t* row = v + size_t(q) * quad_stride;
+    for (int j = 0; j < NB; ++j) {
+      const __m512i x = _mm512_loadu_si512(row + 64 * j);
+      for (int p = 0; p < P; ++p) acc[p][j] = _mm512_dpbusd_epi32(acc[p][j], b[p], x);
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    alignas(64) int32_t sums[P][16];
+    for (int p = 0; p < P; ++p) _mm512_store_si512(sums[p], acc[p][j]);
+    for (int i = 0; i < 16; ++i) {
+      int64_t total = 0;
+      for (int p = 0; p < P; ++p) total += int64_t{sums[p][i]} << (8 * p);
+      num[16 * j + i] = total;
+    }
+  }
 }
 
-// NB blocks of 16 dimensions: vpdpwssd over pairs of positions, the weights split
-// into 12 low and 12 high bits so every partial sum fits int32 for 1024 pairs
-// (2 * 4096 * 127 * 1024 < 2^31).
-template <int NB>
-LMC_AVX512 void ValueBlocks(const int32_t* wlo, const int32_t* whi, int pairs, const int8_t* v,
-                            int pair_stride, int64_t* num) {
-  for (int p0 = 0; p0 < pairs; p0 += 1024) {
-    __m512i lo[NB], hi[NB];
-    for (int j = 0; j < NB; ++j) lo[j] = hi[j] = _mm512_setzero_si512();
-    const int p1 = std::min(pairs, p0 + 1024);
-    for (int p = p0; p < p1; ++p) {
-      const __m512i bl = _mm512_set1_epi32(wlo[p]), bh = _mm512_set1_epi32(whi[p]);
-      const int8_t* row = v + size_t(p) * pair_stride;
-      for (int j = 0; j < NB; ++j) {
-        const __m512i x = _mm512_cvtepi8_epi16(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * j)));
-        lo[j] = _mm512_dpwssd_epi32(lo[j], x, bl);
-        hi[j] = _mm512_dpwssd_epi32(hi[j], x, bh);
-      }
-    }
-    for (int j = 0; j < NB; ++j) AddWide(lo[j], hi[j], num + 16 * j);
+template <int P>
+LMC_AVX512 void ValueSums(const uint8_t* planes, int plane_len, int quads, const int8_t* v,
+                          int quad_stride, int dims, int64_t* num) {
+  int i0 = 0;
+  for (; i0 + 64 <= dims; i0 += 64) {
+    ValueBlocks<4, P>(planes, plane_len, quads, v + 4 * i0, quad_stride, num + i0);
+  }
+  for (; i0 + 16 <= dims; i0 += 16) {
+    ValueBlocks<1, P>(planes, plane_len, quads, v + 4 * i0, quad_stride, num + i0);
   }
 }
 
 LMC_AVX512 void WeightedValueSumAvx512(const int32_t* weight, int n, const int8_t* v,
-                                       int pair_stride, int dims, int64_t* num) {
-  // Low and high 12 bits of each weight as int16, a zero after an odd last
-  // one; read back as int32 they are the pairs vpdpwssd multiplies.
-  const int pairs = (n + 1) / 2;
-  thread_local std::vector<int16_t> lo16, hi16;
-  lo16.resize(size_t(pairs) * 2 + 16);
-  hi16.resize(lo16.size());
-  const __m512i mask12 = _mm512_set1_epi32(4095);
-  for (int t0 = 0; t0 < 2 * pairs; t0 += 16) {
-    const __mmask16 live = internal::Live16(n, t0);
-    const __m512i w = _mm512_maskz_loadu_epi32(live, weight + t0);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo16.data() + t0),
-                        _mm512_cvtepi32_epi16(_mm512_and_si512(w, mask12)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi16.data() + t0),
-                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(w, 12)));
+                                       int quad_stride, int dims, int64_t* num) {
+  // Byte p of each weight in plane p, zeros after the last weight; a fourth
+  // plane only when some weight is 2^24.
+  const int quads = (n + 3) / 4, plane_len = RoundUp(4 * quads, 16);
+  thread_local std::vector<uint8_t> planes;
+  planes.resize(size_t(4) * plane_len);
+  const __m512i byte = _mm512_set1_epi32(255), top = _mm512_set1_epi32(1 << 24);
+  __mmask16 any_top = 0;
+  for (int t0 = 0; t0 < plane_len; t0 += 16) {
+    const __m512i w = _mm512_maskz_loadu_epi32(internal::Live16(n, t0), weight + t0);
+    any_top |= _mm512_cmpeq_epi32_mask(w, top);
+    for (int p = 0; p < 4; ++p) {
+      const __m512i b = _mm512_and_si512(_mm512_srlv_epi32(w, _mm512_set1_epi32(8 * p)), byte);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(planes.data() + size_t(p) * plane_len + t0),
+                       _mm512_cvtepi32_epi8(b));
+    }
   }
-  const int32_t* wlo = reinterpret_cast<const int32_t*>(lo16.data());
-  const int32_t* whi = reinterpret_cast<const int32_t*>(hi16.data());
-  std::fill(num, num + dims, 0);
-  int i0 = 0;
-  for (; i0 + 64 <= dims; i0 += 64) {
-    ValueBlocks<4>(wlo, whi, pairs, v + 2 * i0, pair_stride, num + i0);
+  const int vector_dims = dims / 16 * 16;
+  if (any_top) {
+    ValueSums<4>(planes.data(), plane_len, quads, v, quad_stride, vector_dims, num);
+  } else {
+    ValueSums<3>(planes.data(), plane_len, quads, v, quad_stride, vector_dims, num);
   }
-  for (; i0 + 16 <= dims; i0 += 16) {
-    ValueBlocks<1>(wlo, whi, pairs, v + 2 * i0, pair_stride, num + i0);
-  }
-  if (i0 < dims) {
-    portable::WeightedValueSum(weight, n, v + 2 * i0, pair_stride, dims - i0, num + i0);
+  if (vector_dims < dims) {
+    portable::WeightedValueSum(weight, n, v + 4 * vector_dims, quad_stride, dims - vector_dims,
+                               num + vector_dims);
   }
 }
 
@@ -206,9 +213,10 @@ KvLayout::KvLayout(int d_model, int heads, int window)
       window(window),
       groups((d_model / heads + 3) / 4),
       slots(RoundUp(window, 16)),
-      pairs((window + 1) / 2),
+      quads((window + 3) / 4),
+      value_stride(4 * d_model),
       key_bytes(size_t(heads) * groups * slots * 4),
-      value_bytes(size_t(pairs) * d_model * 2) {}
+      value_bytes(size_t(quads) * value_stride) {}
 
 void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k, int h0, int h1) const {
   if (h1 < 0) h1 = heads;
@@ -227,8 +235,8 @@ void KvLayout::StoreKey(uint8_t* keys, int slot, const int8_t* k, int h0, int h1
 
 void KvLayout::StoreValue(int8_t* values, int slot, const int8_t* v, int h0, int h1) const {
   if (h1 < 0) h1 = heads;
-  int8_t* pair = values + size_t(slot / 2) * d_model * 2 + slot % 2;
-  for (int i = h0 * head_dim; i < h1 * head_dim; ++i) pair[2 * i] = v[i];
+  int8_t* quad = values + size_t(slot / 4) * value_stride + slot % 4;
+  for (int i = h0 * head_dim; i < h1 * head_dim; ++i) quad[4 * i] = v[i];
 }
 
 namespace portable {
@@ -267,13 +275,13 @@ int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_
   return sum;
 }
 
-void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int pair_stride, int dims,
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int quad_stride, int dims,
                       int64_t* num) {
   std::fill(num, num + dims, 0);
   for (int t = 0; t < n; ++t) {
     if (weight[t] == 0) continue;
-    const int8_t* row = v + size_t(t / 2) * pair_stride + t % 2;
-    for (int i = 0; i < dims; ++i) num[i] += int64_t{weight[t]} * row[2 * i];
+    const int8_t* row = v + size_t(t / 4) * quad_stride + t % 4;
+    for (int i = 0; i < dims; ++i) num[i] += int64_t{weight[t]} * row[4 * i];
   }
 }
 
@@ -300,10 +308,10 @@ int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_
                                     table_size, weight);
 }
 
-void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int pair_stride, int dims,
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* v, int quad_stride, int dims,
                       int64_t* num) {
-  if (HasVnni()) return WeightedValueSumAvx512(weight, n, v, pair_stride, dims, num);
-  portable::WeightedValueSum(weight, n, v, pair_stride, dims, num);
+  if (HasVnni()) return WeightedValueSumAvx512(weight, n, v, quad_stride, dims, num);
+  portable::WeightedValueSum(weight, n, v, quad_stride, dims, num);
 }
 
 void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out) {

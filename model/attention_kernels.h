@@ -23,8 +23,9 @@ namespace lmc::kernels {
 //          head at [h][g][t][j], stored as key + 128 (groups = head_dim / 4
 //          rounded up, missing dimensions 0 + 128; slots = window rounded up
 //          to 16);
-//   values [pairs][d_model][2] int8: dimension i of slot t at [t / 2][i][t % 2]
-//          (pairs = window / 2 rounded up).
+//   values [quads][d_model][4] int8: dimension i of slot t at [t / 4][i][t % 4]
+//          (quads = window / 4 rounded up; value_stride = 4 * d_model bytes
+//          from one quad to the next).
 struct KvLayout {
   KvLayout(int d_model, int heads, int window);
 
@@ -35,10 +36,10 @@ struct KvLayout {
   const uint8_t* HeadKeys(const uint8_t* keys, int h) const {
     return keys + size_t(h) * groups * slots * 4;
   }
-  const int8_t* HeadValues(const int8_t* values, int h) const { return values + 2 * h * head_dim; }
+  const int8_t* HeadValues(const int8_t* values, int h) const { return values + 4 * h * head_dim; }
 
   int d_model, heads, head_dim, window;
-  int groups, slots, pairs;
+  int groups, slots, quads, value_stride;
   size_t key_bytes, value_bytes;
 };
 
@@ -60,9 +61,9 @@ int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_
                          int32_t* weight);
 
 // num[i] = sum_{t<n} weight[t] * v_t[i] for i < dims, exactly, with head_values
-// from KvLayout::HeadValues (pair stride 2 * d_model bytes) and weights in
-// [0, 2^24].
-void WeightedValueSum(const int32_t* weight, int n, const int8_t* head_values, int pair_stride,
+// from KvLayout::HeadValues (quad_stride: KvLayout::value_stride), weights in
+// [0, 2^24] and n <= 8192.
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* head_values, int quad_stride,
                       int dims, int64_t* num);
 
 // out[i] = clamp(round_div(num[i], den), -127, 127) for i < n, with
@@ -78,7 +79,7 @@ void QueryKeyDots(const int8_t* q, const uint8_t* head_keys, int groups, int slo
 int64_t AttentionWeights(const int32_t* dot, int n, int slot, int window, int64_t score_m,
                          int score_s, int64_t alibi, const int32_t* exp_table, int table_size,
                          int32_t* weight);
-void WeightedValueSum(const int32_t* weight, int n, const int8_t* head_values, int pair_stride,
+void WeightedValueSum(const int32_t* weight, int n, const int8_t* head_values, int quad_stride,
                       int dims, int64_t* num);
 void DivideClampInt8(const int64_t* num, int n, int64_t den, int8_t* out);
 }  // namespace portable

@@ -62,9 +62,9 @@ TEST(AttentionKernelsTest, DotsAndValueSumsMatchPlainLoops) {
             x = r == 0 ? 0 : r == 1 || extreme ? (1 << 24) : static_cast<int32_t>(rng() % (1 << 24));
           }
           std::vector<int64_t> num(hd), ref_num(hd);
-          WeightedValueSum(w.data(), n, kv.HeadValues(values.data(), h), 2 * sh.d, hd, num.data());
-          portable::WeightedValueSum(w.data(), n, kv.HeadValues(values.data(), h), 2 * sh.d, hd,
-                                     ref_num.data());
+          WeightedValueSum(w.data(), n, kv.HeadValues(values.data(), h), kv.value_stride, hd, num.data());
+          portable::WeightedValueSum(w.data(), n, kv.HeadValues(values.data(), h), kv.value_stride,
+                                     hd, ref_num.data());
           for (int i = 0; i < hd; ++i) {
             int64_t want = 0;
             for (int t = 0; t < n; ++t) want += int64_t{w[t]} * v[t][h * hd + i];
@@ -86,7 +86,7 @@ TEST(AttentionKernelsTest, LongWindowsKeepValueSumsExact) {
   for (int t = 0; t < 8192; ++t) kv.StoreValue(values.data(), t, v.data());
   std::vector<int32_t> w(8192, 1 << 24);
   std::vector<int64_t> num(16);
-  WeightedValueSum(w.data(), 8192, values.data(), 32, 16, num.data());
+  WeightedValueSum(w.data(), 8192, values.data(), kv.value_stride, 16, num.data());
   for (int64_t x : num) EXPECT_EQ(x, int64_t{-127} * 8192 * (1 << 24));
 }
 

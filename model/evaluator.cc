@@ -191,7 +191,7 @@ void BatchEvaluator::AttendHead(int layer, const RowRef& r, int row, int h,
   const int64_t denom = kernels::AttentionWeights(
       scratch.dot.data(), n, slot, W, L.score_m, L.score_s, m_.alibi[h], m_.exp_table.data(),
       static_cast<int>(m_.exp_table.size()), scratch.weight.data());
-  kernels::WeightedValueSum(scratch.weight.data(), n, kv_.HeadValues(values, h), 2 * d, hd,
+  kernels::WeightedValueSum(scratch.weight.data(), n, kv_.HeadValues(values, h), kv_.value_stride, hd,
                             scratch.num.data());
   kernels::DivideClampInt8(scratch.num.data(), hd, denom, &att_[size_t(row) * d + h * hd]);
 }
