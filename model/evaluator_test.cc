@@ -166,6 +166,40 @@ TEST_P(ExactnessTest, LateJoinerMatchesAfterWarmUp) {
   }
 }
 
+TEST(EvaluatorTest, FrequenciesFromLogitsMatchTheFormula) {
+  // Tables with entries up to 2^24 (the model's limit) and logits spread so
+  // that many symbols fall inside the table: each frequency is 1 plus
+  // floor(e * (2^16 - 256) / sum e), the rest to the first most likely one.
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    const int size = 2 + static_cast<int>(rng() % 4096);
+    const int top_bits = 1 + static_cast<int>(rng() % 24);
+    std::vector<int32_t> table(size);
+    for (int i = 0; i < size; ++i) {
+      table[i] = static_cast<int32_t>(std::max<int64_t>(
+          i == 0 ? 1 : 0, std::llround(std::ldexp(std::exp(-i / (1.0 + rng() % 512)), top_bits))));
+    }
+    std::vector<int64_t> logits(256);
+    const int64_t spread = 1 + static_cast<int64_t>(rng() % (2 * size));
+    for (auto& l : logits) l = static_cast<int64_t>(rng() % spread) - spread / 2;
+    uint16_t f[256];
+    FrequenciesFromLogits(logits.data(), table, f);
+    const int64_t mx = *std::max_element(logits.begin(), logits.end());
+    const int argmax = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    int64_t e[256], sum = 0;
+    for (int o = 0; o < 256; ++o) {
+      e[o] = mx - logits[o] < size ? table[mx - logits[o]] : 0;
+      sum += e[o];
+    }
+    uint32_t total = 0;
+    for (int o = 0; o < 256; ++o) total += 1 + static_cast<uint32_t>(e[o] * (65536 - 256) / sum);
+    for (int o = 0; o < 256; ++o) {
+      const int64_t want = 1 + e[o] * (65536 - 256) / sum + (o == argmax ? 65536 - total : 0);
+      ASSERT_EQ(f[o], want) << "round " << round << " symbol " << o;
+    }
+  }
+}
+
 TEST(EvaluatorTest, FrequenciesFromLogitsExtremes) {
   ModelConfig c;
   std::vector<int32_t> table(c.exp_table_size);
