@@ -232,8 +232,13 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   h_.resize(size_t(rows) * ff);
   for (auto& part : part_) part.resize(size_t(rows) * d);
   // Requantisation of columns [b, e) of acc_ (rows of `cols`), row by row.
+  // Whole rows in one call: the kernel loads each column's constants once.
   auto to_int8 = [&](const QuantLinear& l, int cols, int lo, int8_t* out) {
     return [&, cols, lo, out](int b, int e) {
+      if (b == 0 && e == cols) {
+        kernels::RequantInt8(acc_.data(), rows, cols, l.m.data(), l.s.data(), l.b.data(), lo, out);
+        return;
+      }
       for (int r = 0; r < rows; ++r) {
         const size_t at = size_t(r) * cols + b;
         kernels::RequantInt8(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + at);
@@ -242,6 +247,11 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   };
   auto add_residual = [&](const QuantLinear& l) {
     return [&](int b, int e) {
+      if (b == 0 && e == d) {
+        kernels::RequantAddResidual(acc_.data(), rows, d, l.m.data(), l.s.data(), l.b.data(),
+                                    kResidualLimit, x_.data());
+        return;
+      }
       for (int r = 0; r < rows; ++r) {
         const size_t at = size_t(r) * d + b;
         kernels::RequantAddResidual(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b],

@@ -342,32 +342,38 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
 
 namespace {
 
-// round_shift(acc * m + b, s) for the 8 columns o0.. (masked), as int64 lanes:
-// |acc|, m < 2^31 and |b| <= 2^61 keep every step inside int64, as in the loop.
-LMC_AVX512 inline __m512i Requant8(const int32_t* a, const int32_t* m, const int32_t* s,
-                                   const int64_t* b, __mmask8 live) {
-  const __m512i acc = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, a));
-  const __m512i mul = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, m));
+// round_shift(acc * m + b, s) for 8 columns, as int64 lanes: |acc|, m < 2^31
+// and |b| <= 2^61 keep every step inside int64, as in the loop.
+// Its per-column constants for the 8 columns o0.. (masked): m, s and
+// b + 2^(s-1), loaded once for every row.
+struct RequantColumns {
+  __m512i mul, sh, bias;
+};
+LMC_AVX512 inline RequantColumns LoadRequantColumns(const int32_t* m, const int32_t* s,
+                                                    const int64_t* b, __mmask8 live) {
   const __m512i sh = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, s));
   const __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1),
                                          _mm512_sub_epi64(sh, _mm512_set1_epi64(1)));
-  const __m512i v = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mul),
-                                                      _mm512_maskz_loadu_epi64(live, b)),
-                                     half);
-  return _mm512_srav_epi64(v, sh);
+  return {_mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, m)), sh,
+          _mm512_add_epi64(_mm512_maskz_loadu_epi64(live, b), half)};
+}
+LMC_AVX512 inline __m512i RequantRow(const int32_t* a, const RequantColumns& k, __mmask8 live) {
+  const __m512i acc = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, a));
+  return _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, k.mul), k.bias), k.sh);
 }
 
-
+// Column groups of 8 outside, rows inside: the constants are loaded once per
+// group (a block of 128 rows needs them 128 times), and a group's rows stay
+// in L1 for the next group.
 LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const int32_t* m,
                                   const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
-  for (int r = 0; r < rows; ++r) {
-    const int32_t* a = acc + size_t(r) * cols;
-    int8_t* o8 = out8 + size_t(r) * cols;
-    for (int o0 = 0; o0 < cols; o0 += 8) {
-      const __mmask8 live = internal::Live8(cols, o0);
-      const __m512i v = Requant8(a + o0, m + o0, s + o0, b + o0, live);
-      _mm512_mask_cvtepi64_storeu_epi8(o8 + o0, live,
+  for (int o0 = 0; o0 < cols; o0 += 8) {
+    const __mmask8 live = internal::Live8(cols, o0);
+    const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
+    for (int r = 0; r < rows; ++r) {
+      const __m512i v = RequantRow(acc + size_t(r) * cols + o0, k, live);
+      _mm512_mask_cvtepi64_storeu_epi8(out8 + size_t(r) * cols + o0, live,
                                        _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
     }
   }
@@ -377,15 +383,14 @@ LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
                                          const int32_t* m, const int32_t* s, const int64_t* b,
                                          int64_t limit, int32_t* x) {
   const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
-  for (int r = 0; r < rows; ++r) {
-    const int32_t* a = acc + size_t(r) * cols;
-    int32_t* xr = x + size_t(r) * cols;
-    for (int o0 = 0; o0 < cols; o0 += 8) {
-      const __mmask8 live = internal::Live8(cols, o0);
-      const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr + o0));
-      const __m512i v = _mm512_add_epi64(old, Requant8(a + o0, m + o0, s + o0, b + o0, live));
-      _mm512_mask_cvtepi64_storeu_epi32(xr + o0, live,
-                                        _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+  for (int o0 = 0; o0 < cols; o0 += 8) {
+    const __mmask8 live = internal::Live8(cols, o0);
+    const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
+    for (int r = 0; r < rows; ++r) {
+      int32_t* xr = x + size_t(r) * cols + o0;
+      const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr));
+      const __m512i v = _mm512_add_epi64(old, RequantRow(acc + size_t(r) * cols + o0, k, live));
+      _mm512_mask_cvtepi64_storeu_epi32(xr, live, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
     }
   }
 }
