@@ -76,31 +76,15 @@ inline void GemvRow(const uint8_t* a, int i0, int i1, int k4, const __m512i* wp,
   }
 }
 
-// Columns [16 first_block, 16 end_block) of c, 4 rows x 32 columns per tile: a
-// (shifted to uint8) times packed weights with vpdpbusd, 64 multiply-adds per
-// instruction.
+// Rows [0, rows) of a (as uint8, rows padded with 128 to a multiple of 4) times
+// column blocks [first_block, end_block), over k groups [i0, i1), less 128 times
+// corr: 4 rows x 32 columns per tile, 64 multiply-adds per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_block,
-                int end_block, int32_t* c) {
-  const int k = w.k, k4 = k / 4, cols = w.cols;
-  // Activations + 128 as uint8, rows padded to a multiple of 4.
-  thread_local std::vector<uint8_t> au;
-  const int padded = (rows + 3) / 4 * 4;
-  au.resize(size_t(padded) * k);
-  for (size_t i = 0; i < size_t(rows) * k; ++i) au[i] = static_cast<uint8_t>(a[i] + 128);
-  std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
-  const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
-  if (rows < 4) {
-    // Decoding feeds few rows: one row at a time, eight column blocks per pass
-    // (independent accumulators hide the multiply-add latency).
-    for (int r = 0; r < rows; ++r) {
-      GemvRow(au.data() + size_t(r) * k, 0, k4, k4, wp, w.row_sum.data(), first_block,
-              end_block, c + size_t(r) * cols);
-    }
-    return;
-  }
+void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i* wp,
+              const int32_t* corr, int first_block, int end_block, int cols, int32_t* c) {
+  const int k4 = k / 4, padded = (rows + 3) / 4 * 4;
   for (int r = 0; r < padded; r += 4) {
-    const uint8_t* a0 = au.data() + size_t(r) * k;
+    const uint8_t* a0 = au + size_t(r) * k;
     const uint8_t* a1 = a0 + k;
     const uint8_t* a2 = a1 + k;
     const uint8_t* a3 = a2 + k;
@@ -112,7 +96,7 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
       __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
       const __m512i* w0 = wp + size_t(b) * k4;
       const __m512i* w1 = w0 + k4;
-      for (int i = 0; i < k4; ++i) {
+      for (int i = i0; i < i1; ++i) {
         const __m512i x0 = _mm512_loadu_si512(w0 + i);
         const __m512i x1 = _mm512_loadu_si512(w1 + i);
         int32_t v;
@@ -133,8 +117,8 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
         c30 = _mm512_dpbusd_epi32(c30, av, x0);
         c31 = _mm512_dpbusd_epi32(c31, av, x1);
       }
-      const __m512i s0 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16]), 7);
-      const __m512i s1 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16 + 16]), 7);
+      const __m512i s0 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16), _mm512_set1_epi32(128));
+      const __m512i s1 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16 + 16), _mm512_set1_epi32(128));
       __m512i out[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
       for (int j = 0; j < 4 && r + j < rows; ++j) {
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(out[j][0], s0));
@@ -145,7 +129,7 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
       __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
                         _mm512_setzero_si512(), _mm512_setzero_si512()};
       const __m512i* w0 = wp + size_t(b) * k4;
-      for (int i = 0; i < k4; ++i) {
+      for (int i = i0; i < i1; ++i) {
         const __m512i x0 = _mm512_loadu_si512(w0 + i);
         for (int j = 0; j < 4; ++j) {
           int32_t v;
@@ -153,12 +137,38 @@ void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_blo
           acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_set1_epi32(v), x0);
         }
       }
-      const __m512i s0 = _mm512_slli_epi32(_mm512_loadu_si512(&w.row_sum[b * 16]), 7);
+      const __m512i s0 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16), _mm512_set1_epi32(128));
       for (int j = 0; j < 4 && r + j < rows; ++j) {
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(acc[j], s0));
       }
     }
   }
+}
+
+// Columns [16 first_block, 16 end_block) of c = a times w: a (shifted to
+// uint8) times packed weights with vpdpbusd. Fewer than 4 rows (decoding) go
+// row by row through GemvRow, more through 4-row tiles, which read each weight
+// once for 4 rows (measured: 2 rows in one padded tile took longer than 2
+// passes of GemvRow).
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_block,
+                int end_block, int32_t* c) {
+  const int k = w.k, k4 = k / 4, cols = w.cols;
+  // Activations + 128 as uint8, rows padded to a multiple of 4.
+  thread_local std::vector<uint8_t> au;
+  const int padded = (rows + 3) / 4 * 4;
+  au.resize(size_t(padded) * k);
+  for (size_t i = 0; i < size_t(rows) * k; ++i) au[i] = static_cast<uint8_t>(a[i] + 128);
+  std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
+  const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
+  if (rows < 4) {
+    for (int r = 0; r < rows; ++r) {
+      GemvRow(au.data() + size_t(r) * k, 0, k4, k4, wp, w.row_sum.data(), first_block,
+              end_block, c + size_t(r) * cols);
+    }
+    return;
+  }
+  TileRows(au.data(), rows, k, 0, k4, wp, w.row_sum.data(), first_block, end_block, cols, c);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -173,12 +183,23 @@ void MatMulSpanVnni(const int8_t* a, int rows, const PackedWeights& w, int k0, i
   const int32_t* lo = &w.prefix_sum[size_t(k0 / kSumSpan) * cols];
   for (int n = 0; n < cols; ++n) corr[n] = hi[n] - lo[n];
   const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
-  for (int r = 0; r < rows; ++r) {
-    const int8_t* ar = a + size_t(r) * k;
-    for (int i = k0; i < k1; ++i) au[i] = static_cast<uint8_t>(ar[i] + 128);
-    GemvRow(au.data(), k0 / 4, k1 / 4, k / 4, wp, corr.data(), 0, cols / kColumnBlock,
-            c + size_t(r) * cols);
+  if (rows < 4) {
+    for (int r = 0; r < rows; ++r) {
+      const int8_t* ar = a + size_t(r) * k;
+      for (int i = k0; i < k1; ++i) au[i] = static_cast<uint8_t>(ar[i] + 128);
+      GemvRow(au.data(), k0 / 4, k1 / 4, k / 4, wp, corr.data(), 0, cols / kColumnBlock,
+              c + size_t(r) * cols);
+    }
+    return;
   }
+  const int padded = (rows + 3) / 4 * 4;
+  au.resize(size_t(padded) * k);
+  for (int r = 0; r < padded; ++r) {
+    for (int i = k0; i < k1; ++i) {
+      au[size_t(r) * k + i] = r < rows ? static_cast<uint8_t>(a[size_t(r) * k + i] + 128) : 128;
+    }
+  }
+  TileRows(au.data(), rows, k, k0 / 4, k1 / 4, wp, corr.data(), 0, cols / kColumnBlock, cols, c);
 }
 
 }  // namespace
