@@ -29,11 +29,65 @@ StreamState::StreamState(const IntModel& model, int64_t start) : StreamState(mod
   pos_ = start;
 }
 
-StreamState::StreamState(const IntModel& model) {
-  const ModelConfig& c = model.config();
-  const kernels::KvLayout kv(c.d_model, c.n_heads, c.window);
-  keys_.assign(size_t(c.n_layers) * kv.key_bytes, 128);
-  values_.assign(size_t(c.n_layers) * kv.value_bytes, 0);
+StreamState::StreamState(const IntModel& model)
+    : kv_(model.config().d_model, model.config().n_heads, model.config().window),
+      layers_(model.config().n_layers) {
+  keys_.assign(size_t(layers_) * kv_.key_bytes, 128);
+  values_.assign(size_t(layers_) * kv_.value_bytes, 0);
+}
+
+namespace {
+// A slot's bytes in one layer: 4 per key group of every head, and d_model values.
+size_t SlotBytes(const kernels::KvLayout& kv) {
+  return size_t(kv.heads) * kv.groups * 4 + kv.d_model;
+}
+}  // namespace
+
+void StreamState::SaveSlot(int slot, uint8_t* bytes) const {
+  for (int layer = 0; layer < layers_; ++layer) {
+    const uint8_t* keys = &keys_[size_t(layer) * kv_.key_bytes];
+    for (int hg = 0; hg < kv_.heads * kv_.groups; ++hg) {
+      std::memcpy(bytes, keys + (size_t(hg) * kv_.slots + slot) * 4, 4);
+      bytes += 4;
+    }
+    const int8_t* quad = &values_[size_t(layer) * kv_.value_bytes] +
+                         size_t(slot / 4) * kv_.value_stride + slot % 4;
+    for (int i = 0; i < kv_.d_model; ++i) *bytes++ = static_cast<uint8_t>(quad[4 * i]);
+  }
+}
+
+void StreamState::LoadSlot(int slot, const uint8_t* bytes) {
+  for (int layer = 0; layer < layers_; ++layer) {
+    uint8_t* keys = &keys_[size_t(layer) * kv_.key_bytes];
+    for (int hg = 0; hg < kv_.heads * kv_.groups; ++hg) {
+      std::memcpy(keys + (size_t(hg) * kv_.slots + slot) * 4, bytes, 4);
+      bytes += 4;
+    }
+    int8_t* quad = &values_[size_t(layer) * kv_.value_bytes] +
+                   size_t(slot / 4) * kv_.value_stride + slot % 4;
+    for (int i = 0; i < kv_.d_model; ++i) quad[4 * i] = static_cast<int8_t>(*bytes++);
+  }
+}
+
+void StreamState::Checkpoint(int n) {
+  n = std::clamp(n, 0, kv_.window);
+  checkpoint_ = pos_;
+  checkpoint_n_ = n;
+  const size_t per_slot = SlotBytes(kv_) * layers_;
+  saved_.resize(size_t(n) * per_slot);
+  for (int i = 0; i < n; ++i) {
+    SaveSlot(static_cast<int>((pos_ + i) % kv_.window), &saved_[size_t(i) * per_slot]);
+  }
+}
+
+void StreamState::Rewind(int64_t pos) {
+  // Only positions the checkpoint covers can be forgotten.
+  pos = std::clamp<int64_t>(pos, checkpoint_, std::min(pos_, checkpoint_ + checkpoint_n_));
+  const size_t per_slot = SlotBytes(kv_) * layers_;
+  for (int64_t p = pos; p < pos_ && p < checkpoint_ + checkpoint_n_; ++p) {
+    LoadSlot(static_cast<int>(p % kv_.window), &saved_[size_t(p - checkpoint_) * per_slot]);
+  }
+  pos_ = pos;
 }
 
 void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& table,

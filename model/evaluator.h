@@ -43,11 +43,29 @@ class StreamState {
   }
   int64_t position() const { return pos_; }
 
+  // For speculative decoding, which feeds positions whose inputs are guesses
+  // and keeps those whose guesses were right: Checkpoint(n) before feeding n
+  // positions (n <= window) keeps the cache slots they will overwrite;
+  // Rewind(pos) after, with pos between the checkpoint's position and
+  // position(), forgets the positions from pos on, as if they had never been
+  // fed. The tables that follow are those of a stream that never saw them.
+  void Checkpoint(int n);
+  void Rewind(int64_t pos);
+
  private:
   friend class BatchEvaluator;
+  // Copies slot `slot` of every layer's keys and values to or from `bytes`.
+  void SaveSlot(int slot, uint8_t* bytes) const;
+  void LoadSlot(int slot, const uint8_t* bytes);
+
+  kernels::KvLayout kv_;
+  int layers_;
   int64_t pos_ = 0;              // tokens fed so far
   AlignedVector<uint8_t> keys_;  // [layer] keys, kernels::KvLayout
   AlignedVector<int8_t> values_;  // [layer] values, kernels::KvLayout
+  int64_t checkpoint_ = -1;      // position of the last Checkpoint
+  int checkpoint_n_ = 0;
+  std::vector<uint8_t> saved_;   // [checkpoint_n_][slot bytes]
 };
 
 struct StreamInput {

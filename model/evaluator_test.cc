@@ -120,6 +120,48 @@ TEST_P(ExactnessTest, AHelperThreadDoesNotMatter) {
   }
 }
 
+// Speculative decoding feeds the true input and up to three guesses, keeps
+// the rows whose guesses were right and rewinds the rest: the kept rows are
+// the reference's, with or without a helper, guesses right or wrong.
+TEST_P(ExactnessTest, RewoundGuessesLeaveNoTrace) {
+  auto m = Model(GetParam());
+  std::mt19937_64 rng(17);
+  const std::string text = RandomText(rng, 2 * GetParam().window + 41);
+  const std::vector<int32_t> in = Inputs(text);
+  const auto reference = Evaluate(*m, text, static_cast<int>(text.size()), 0, 1);
+  for (bool with_helper : {false, true}) {
+    HelperThread helper;
+    BatchEvaluator ev(*m);
+    if (with_helper) ev.set_helper(&helper);
+    StreamState s(*m);
+    std::vector<uint16_t> got, freqs;
+    size_t pos = 0, guessed_right = 0, guessed_wrong = 0;
+    while (pos < in.size()) {
+      // The true input, then guesses of the next inputs: each right with
+      // probability 3/4.
+      std::vector<int32_t> rows = {in[pos]};
+      const size_t extra = std::min<size_t>(rng() % 4, in.size() - pos - 1);
+      for (size_t j = 1; j <= extra; ++j) {
+        rows.push_back(rng() % 4 ? in[pos + j] : static_cast<int32_t>(rng() % 256));
+      }
+      s.Checkpoint(static_cast<int>(rows.size()));
+      StreamInput input{&s, rows};
+      ev.Evaluate({&input, 1}, &freqs);
+      size_t keep = 1;
+      while (keep < rows.size() && rows[keep] == in[pos + keep]) ++keep;
+      guessed_right += keep - 1;
+      guessed_wrong += keep < rows.size();
+      got.insert(got.end(), freqs.begin(), freqs.begin() + keep * 256);
+      s.Rewind(static_cast<int64_t>(pos + keep));
+      ASSERT_EQ(s.position(), static_cast<int64_t>(pos + keep));
+      pos += keep;
+    }
+    EXPECT_GT(guessed_right, 20u);
+    EXPECT_GT(guessed_wrong, 10u);
+    EXPECT_EQ(got, reference) << (with_helper ? "with" : "without") << " a helper";
+  }
+}
+
 TEST_P(ExactnessTest, ThreadsDoNotMatter) {
   auto m = Model(GetParam());
   std::mt19937_64 rng(9);
