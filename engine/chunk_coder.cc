@@ -107,6 +107,31 @@ ChunkDecoder::ChunkDecoder(const IntModel& model, std::span<const uint8_t> paylo
   if (layout) samples_.emplace(*layout, first_token);
 }
 
+std::span<const int32_t> ChunkDecoder::NextInputs() {
+  inputs_.assign(1, next_);
+  // Guesses only for tokens that are coded with the model.
+  const size_t left = needs_model() ? model_end_ - out_.size() : 1;
+  const int room = static_cast<int>(std::min<size_t>(kMaxGuesses, left - 1));
+  uint8_t guess[kMaxGuesses];
+  const int n = room > 0 ? match_.Guess(guess, room) : 0;
+  for (int i = 0; i < n; ++i) inputs_.push_back(guess[i]);
+  if (n > 0) state_.Checkpoint(static_cast<int>(inputs_.size()));
+  return inputs_;
+}
+
+void ChunkDecoder::Code(uint16_t* freqs) {
+  const size_t rows = inputs_.size();
+  const int64_t first = state_.position() - static_cast<int64_t>(rows);
+  size_t used = 0;
+  while (used < rows) {
+    CodeRow(freqs + used * ModelConfig::kVocab, false);
+    ++used;
+    // Row `used` was evaluated with the guess inputs_[used] for this token.
+    if (used < rows && next_ != inputs_[used]) break;
+  }
+  if (used < rows) state_.Rewind(first + static_cast<int64_t>(used));
+}
+
 void ChunkDecoder::CodeRow(uint16_t* f, bool flat) {
   match_.Adjust(f, flat);
   SetRow(mixer_, match_, f, flat);

@@ -92,10 +92,16 @@ class ChunkDecoder {
   // Decodes up to `max_tokens` of the remaining tokens when none needs the model.
   void CodeWithoutModel(size_t max_tokens = SIZE_MAX);
   StreamState* state() { return &state_; }
-  // The one model input for the next token.
-  std::span<const int32_t> NextInputs() { return {&next_, 1}; }
-  // Decodes one token with its frequency row.
-  void Code(uint16_t* freqs) { CodeRow(freqs, false); }
+  // The model inputs for the next step: the next token's, then, when the match
+  // model has a long match, up to kMaxGuesses guesses of the tokens after it
+  // (speculative decoding: one step evaluates several positions, and the rows
+  // whose guesses prove right are used; the state forgets the others). The
+  // bytes and the payload are the same as without guesses.
+  static constexpr int kMaxGuesses = 3;
+  std::span<const int32_t> NextInputs();
+  // Decodes the tokens of the last NextInputs' rows (256 frequencies each)
+  // while the guesses hold: at least one.
+  void Code(uint16_t* freqs);
   // The chunk's bytes; DATA_LOSS if the payload did not end exactly at the end.
   absl::StatusOr<std::string> Finish(size_t chunk_index);
 
@@ -111,6 +117,7 @@ class ChunkDecoder {
   RangeDecoder dec_;
   std::optional<media::SampleContext> samples_;
   int32_t next_;
+  std::vector<int32_t> inputs_;  // the last NextInputs
   std::string out_;
 };
 

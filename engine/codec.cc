@@ -214,8 +214,14 @@ absl::StatusOr<std::vector<std::string>> DecodeChunks(
       }
       if (batch.empty()) break;
       ev.Evaluate(batch, &freqs);
-      for (size_t b = 0; b < batch.size(); ++b) which[b]->Code(&freqs[b * V]);
-      if (opt.progress) opt.progress->fetch_add(batch.size());
+      size_t row = 0, decoded = 0;
+      for (size_t b = 0; b < batch.size(); ++b) {
+        const size_t before = which[b]->remaining();
+        which[b]->Code(&freqs[row * V]);
+        row += batch[b].tokens.size();
+        decoded += before - which[b]->remaining();
+      }
+      if (opt.progress) opt.progress->fetch_add(decoded);
     }
     for (size_t i = begin; i < end; ++i) out[i] = coders[i - begin]->Finish(i);
   });

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/frame.h"
+#include "engine/chunk_coder.h"
 #include "model/random_model.h"
 
 namespace lmc {
@@ -277,6 +278,76 @@ TEST(CodecTest, RejectsBadOptions) {
   EXPECT_EQ(Compress(*m, "x", Opts(kMaxChunkTokens + 1, 1, 1)).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(Compress(*m, "x", Opts(0, 1, 1)).ok());  // 0: the default by front-end
+}
+
+// Speculative decoding: on text with long repeats (and damage that breaks
+// some guesses) a chunk decodes in fewer model steps than it has tokens, and
+// the bytes are right, alone and beside a second chunk in the same batch.
+TEST(CodecTest, GuessedRowsDecodeTheSameBytes) {
+  auto m = Tiny();
+  std::mt19937_64 rng(21);
+  std::string text;
+  const std::string line = "2026-11-29 08:40:17 status half-configured libfoo:amd64 1.2-3\n";
+  while (text.size() < 6000) {
+    std::string l = line;
+    if (rng() % 3 == 0) l[rng() % l.size()] = static_cast<char>('a' + rng() % 26);
+    text += l;
+  }
+  const std::string other = RandomBytes(700, 4);
+  std::vector<std::string> chunks = {text, other};
+  std::vector<std::string> payloads;
+  for (const std::string& c : chunks) {
+    ChunkEncoder e(*m, c);
+    while (!e.done()) {
+      BatchEvaluator ev(*m);
+      std::vector<uint16_t> freqs;
+      auto in = e.NextInputs(128);
+      StreamInput input{e.state(), in};
+      ev.Evaluate({&input, 1}, &freqs);
+      e.Code(freqs.data());
+    }
+    payloads.push_back(e.Finish());
+  }
+  for (size_t together : {1, 2}) {
+    std::vector<std::unique_ptr<ChunkDecoder>> d;
+    for (size_t i = 0; i < together; ++i) {
+      d.push_back(std::make_unique<ChunkDecoder>(
+          *m, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payloads[i].data()),
+                                       payloads[i].size()),
+          static_cast<uint32_t>(chunks[i].size())));
+    }
+    BatchEvaluator ev(*m);
+    std::vector<uint16_t> freqs;
+    size_t steps = 0;
+    while (!d[0]->done()) {
+      std::vector<StreamInput> batch;
+      std::vector<ChunkDecoder*> which;
+      for (auto& c : d) {
+        if (c->done()) continue;
+        batch.push_back({c->state(), c->NextInputs()});
+        which.push_back(c.get());
+      }
+      ev.Evaluate(batch, &freqs);
+      size_t row = 0;
+      for (size_t b = 0; b < batch.size(); ++b) {
+        which[b]->Code(&freqs[row * 256]);
+        row += batch[b].tokens.size();
+      }
+      ++steps;
+    }
+    EXPECT_LT(steps, text.size() * 3 / 4) << together << " chunks";
+    for (size_t i = 0; i < together; ++i) {
+      while (!d[i]->done()) {  // the second chunk, if it is behind
+        auto in = d[i]->NextInputs();
+        StreamInput input{d[i]->state(), in};
+        ev.Evaluate({&input, 1}, &freqs);
+        d[i]->Code(freqs.data());
+      }
+      auto got = d[i]->Finish(i);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(*got, chunks[i]) << "chunk " << i << " of " << together;
+    }
+  }
 }
 
 }  // namespace

@@ -92,4 +92,14 @@ void MatchModel::Update(uint8_t byte) {
   }
 }
 
+int MatchModel::Guess(uint8_t* out, int max) const {
+  if (len_ < kGuessLen) return 0;
+  const int32_t n = static_cast<int32_t>(history_.size());
+  for (int i = 0; i < max; ++i) {
+    const int32_t at = ptr_ + i;
+    out[i] = at < n ? history_[at] : out[at - n];
+  }
+  return max;
+}
+
 }  // namespace lmc

@@ -37,6 +37,12 @@ class MatchModel {
   int predicted() const { return predicted_; }
   // Appends the actual byte.
   void Update(uint8_t byte);
+  // Guesses of the next `max` bytes, for speculative decoding: what followed
+  // the current match (repeating the guesses themselves where the match runs
+  // into the present), if the match is at least kGuessLen bytes long. Returns
+  // how many it wrote (max or 0). A guess changes nothing here.
+  static constexpr int kGuessLen = 16;
+  int Guess(uint8_t* out, int max) const;
 
  private:
   std::vector<uint8_t> history_;

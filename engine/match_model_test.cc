@@ -90,5 +90,33 @@ TEST(MatchModelTest, SkewedTablesStayValid) {
   }
 }
 
+// Guesses: what followed the match, repeated where the match runs into the
+// present, and none for a match shorter than kGuessLen.
+TEST(MatchModelTest, GuessesContinueTheMatch) {
+  auto feed = [](MatchModel& mm, const std::string& text) {
+    for (unsigned char c : text) {
+      uint16_t f[256];
+      std::fill(f, f + 256, kTotal / 256);
+      mm.Adjust(f);
+      mm.Update(c);
+    }
+  };
+  const std::string line = "2026-11-29 08:40:17 status installed libfoo:amd64 1.2-3\n";
+  MatchModel mm;
+  uint8_t g[8];
+  feed(mm, line);
+  EXPECT_EQ(mm.Guess(g, 3), 0);  // no earlier occurrence
+  feed(mm, line.substr(0, MatchModel::kGuessLen - 1));
+  EXPECT_EQ(mm.Guess(g, 3), 0);  // a match, but shorter than kGuessLen
+  feed(mm, line.substr(MatchModel::kGuessLen - 1, 1));
+  ASSERT_EQ(mm.Guess(g, 3), 3);
+  EXPECT_EQ(std::string(g, g + 3), line.substr(MatchModel::kGuessLen, 3));
+  // A run: the match ends one byte back, so the guesses repeat it.
+  MatchModel run;
+  feed(run, std::string(40, 'x') + "ab" + "ab" + std::string(30, 'y'));
+  ASSERT_EQ(run.Guess(g, 3), 3);
+  EXPECT_EQ(std::string(g, g + 3), "yyy");
+}
+
 }  // namespace
 }  // namespace lmc
