@@ -233,7 +233,18 @@ TEST(ServerTest, OverloadIsResourceExhaustedAtOnceAndDeadlinesFreeSlots) {
   hasty.max_attempts = 2;
   auto quick = Client::Connect(server.address(), hasty);
   EXPECT_EQ(quick->Decompress(frame).status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(client->Decompress(frame).value(), data);
+  // The server frees the expired call's slots when its scheduler next runs,
+  // which on a loaded machine can be after the client has seen its deadline:
+  // a full queue may answer for a moment, but not for long.
+  absl::StatusOr<std::string> back;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    back = client->Decompress(frame);
+  } while (back.status().code() == absl::StatusCode::kResourceExhausted &&
+           std::chrono::steady_clock::now() < until &&
+           (std::this_thread::sleep_for(std::chrono::milliseconds(50)), true));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, data);
 }
 
 TEST(ServerTest, SigtermDrainsInFlightCallsAndRefusesNewOnes) {
