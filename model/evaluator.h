@@ -87,13 +87,14 @@ class BatchEvaluator {
   void Evaluate(std::span<const StreamInput> inputs, std::vector<uint16_t>* freqs);
 
   // Shares steps of at most kHelpedRows rows with `helper` (null: none; it
-  // must outlive its use here), three hand-overs a layer:
-  //   qkv          by halves of its columns, each with its requantisation;
-  //   attention    by heads, each thread then multiplying its heads' outputs
-  //                by their rows of the output projection (MatMulSpan);
+  // must outlive its use here), two hand-overs a layer:
+  //   attention    by heads: each thread computes its heads' query, key and
+  //                value columns, stores its heads' keys and values, attends,
+  //                and multiplies the outputs by their rows of the output
+  //                projection (MatMulSpan);
   //   feed-forward each thread a half of ff1's columns, then ff2 over that
   //                half of its inputs;
-  // the partial sums of the last two added after the join. Decoding a single
+  // the two partial sums added after each join. Decoding a single
   // chunk feeds one row a step, which on one core streams every weight from
   // L3; on two, each core streams half, from its own L2. The tables are the
   // same whichever thread runs a half (core/helper_thread.h): integer sums.
@@ -124,8 +125,9 @@ class BatchEvaluator {
   // Row by row: stores the row's key and value, then runs its heads.
   void Attention(int layer, int rows);
   void AttendHead(int layer, const RowRef& r, int row, int h, HeadScratch& scratch);
-  // With the helper: Attention and the output projection, then the residual
-  // (see set_helper). Whether the model's shape lets them be shared that way.
+  // With the helper (see set_helper): qkv, Attention and the output
+  // projection, and ff1 and ff2, each leaving the product's sum in acc_ for
+  // the residual. Share* say whether the step and the model's shape let them.
   bool ShareAttention(int rows) const;
   void SharedAttention(int layer, int rows);
   bool ShareFeedForward(int rows) const;
