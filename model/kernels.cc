@@ -145,61 +145,38 @@ void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i*
   }
 }
 
-// Columns [16 first_block, 16 end_block) of c = a times w: a (shifted to
-// uint8) times packed weights with vpdpbusd. Fewer than 4 rows (decoding) go
-// row by row through GemvRow, more through 4-row tiles, which read each weight
-// once for 4 rows (measured: 2 rows in one padded tile took longer than 2
-// passes of GemvRow).
+// Columns [16 first_block, 16 end_block) of c = a times w over dimensions
+// [k0, k1) of a (multiples of 4), less 128 times corr (the weights' sums over
+// those dimensions): a, shifted to uint8, times packed weights with vpdpbusd.
+// Fewer than 4 rows (decoding) go row by row through GemvRow, more through
+// 4-row tiles, which read each weight once for 4 rows (measured: 2 rows in one
+// padded tile took longer than 2 passes of GemvRow).
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int first_block,
-                int end_block, int32_t* c) {
-  const int k = w.k, k4 = k / 4, cols = w.cols;
-  // Activations + 128 as uint8, rows padded to a multiple of 4.
+void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1,
+                const int32_t* corr, int first_block, int end_block, int32_t* c) {
+  const int k = w.k, cols = w.cols;
+  // Activations + 128 as uint8, rows padded with 128 to a multiple of 4.
   thread_local std::vector<uint8_t> au;
   const int padded = (rows + 3) / 4 * 4;
   au.resize(size_t(padded) * k);
-  for (size_t i = 0; i < size_t(rows) * k; ++i) au[i] = static_cast<uint8_t>(a[i] + 128);
-  std::memset(au.data() + size_t(rows) * k, 128, size_t(padded - rows) * k);
+  for (int r = 0; r < padded; ++r) {
+    uint8_t* out = au.data() + size_t(r) * k;
+    if (r >= rows) {
+      std::memset(out + k0, 128, k1 - k0);
+      continue;
+    }
+    const int8_t* in = a + size_t(r) * k;
+    for (int i = k0; i < k1; ++i) out[i] = static_cast<uint8_t>(in[i] + 128);
+  }
   const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
   if (rows < 4) {
     for (int r = 0; r < rows; ++r) {
-      GemvRow(au.data() + size_t(r) * k, 0, k4, k4, wp, w.row_sum.data(), first_block,
+      GemvRow(au.data() + size_t(r) * k, k0 / 4, k1 / 4, k / 4, wp, corr, first_block,
               end_block, c + size_t(r) * cols);
     }
     return;
   }
-  TileRows(au.data(), rows, k, 0, k4, wp, w.row_sum.data(), first_block, end_block, cols, c);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
-void MatMulSpanVnni(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1,
-                    int32_t* c) {
-  const int k = w.k, cols = w.cols;
-  thread_local std::vector<uint8_t> au;
-  thread_local std::vector<int32_t> corr;
-  au.resize(k);
-  corr.resize(cols);
-  const int32_t* hi = &w.prefix_sum[size_t(k1 / kSumSpan) * cols];
-  const int32_t* lo = &w.prefix_sum[size_t(k0 / kSumSpan) * cols];
-  for (int n = 0; n < cols; ++n) corr[n] = hi[n] - lo[n];
-  const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
-  if (rows < 4) {
-    for (int r = 0; r < rows; ++r) {
-      const int8_t* ar = a + size_t(r) * k;
-      for (int i = k0; i < k1; ++i) au[i] = static_cast<uint8_t>(ar[i] + 128);
-      GemvRow(au.data(), k0 / 4, k1 / 4, k / 4, wp, corr.data(), 0, cols / kColumnBlock,
-              c + size_t(r) * cols);
-    }
-    return;
-  }
-  const int padded = (rows + 3) / 4 * 4;
-  au.resize(size_t(padded) * k);
-  for (int r = 0; r < padded; ++r) {
-    for (int i = k0; i < k1; ++i) {
-      au[size_t(r) * k + i] = r < rows ? static_cast<uint8_t>(a[size_t(r) * k + i] + 128) : 128;
-    }
-  }
-  TileRows(au.data(), rows, k, k0 / 4, k1 / 4, wp, corr.data(), 0, cols / kColumnBlock, cols, c);
+  TileRows(au.data(), rows, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, cols, c);
 }
 
 }  // namespace
@@ -249,7 +226,7 @@ void MatMul(const int8_t* a, int rows, const PackedWeights& w, int32_t* c) {
 void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin, int end,
                    int32_t* c) {
   if (!w.vnni.empty()) {
-    MatMulVnni(a, rows, w, begin / 16, end / 16, c);
+    MatMulVnni(a, rows, w, 0, w.k, w.row_sum.data(), begin / 16, end / 16, c);
   } else {
     MatMulInt8Columns(a, rows, w.k, w.rows.data(), w.cols, begin, end, c);
   }
@@ -258,7 +235,12 @@ void MatMulColumns(const int8_t* a, int rows, const PackedWeights& w, int begin,
 void MatMulSpan(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1, int32_t* c) {
   const int k = w.k, cols = w.cols;
   if (!w.prefix_sum.empty() && k0 % kSumSpan == 0 && k1 % kSumSpan == 0) {
-    MatMulSpanVnni(a, rows, w, k0, k1, c);
+    thread_local std::vector<int32_t> corr;
+    corr.resize(cols);
+    const int32_t* hi = &w.prefix_sum[size_t(k1 / kSumSpan) * cols];
+    const int32_t* lo = &w.prefix_sum[size_t(k0 / kSumSpan) * cols];
+    for (int n = 0; n < cols; ++n) corr[n] = hi[n] - lo[n];
+    MatMulVnni(a, rows, w, k0, k1, corr.data(), 0, cols / kColumnBlock, c);
     return;
   }
   for (int r = 0; r < rows; ++r) {
