@@ -188,6 +188,22 @@ TEST(AttentionKernelsTest, RequantisationsMatchThePortableLoops) {
     portable::RequantAddResidual(acc.data(), rows, cols, m.data(), s.data(), b.data(), 1 << 24,
                                  want.data());
     EXPECT_EQ(got, want) << cols << " columns";
+    // A range of columns [c0, cols) of every row in one call: what the whole
+    // call wrote there, and nothing outside it.
+    const int c0 = cols / 3;
+    std::vector<int8_t> part(acc.size(), 99), whole(acc.size());
+    RequantInt8(acc.data(), rows, cols, m.data(), s.data(), b.data(), -127, whole.data());
+    RequantInt8(&acc[c0], rows, cols - c0, &m[c0], &s[c0], &b[c0], -127, &part[c0], cols);
+    std::vector<int32_t> x_part = x;
+    RequantAddResidual(&acc[c0], rows, cols - c0, &m[c0], &s[c0], &b[c0], 1 << 24, &x_part[c0],
+                       cols);
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < cols; ++o) {
+        const size_t at = size_t(r) * cols + o;
+        EXPECT_EQ(part[at], o < c0 ? 99 : whole[at]) << cols << " columns, row " << r;
+        EXPECT_EQ(x_part[at], o < c0 ? x[at] : want[at]) << cols << " columns, row " << r;
+      }
+    }
   }
 }
 

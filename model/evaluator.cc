@@ -186,11 +186,8 @@ void BatchEvaluator::SharedAttention(int layer, int rows) {
     for (int base : {0, d, 2 * d}) {
       const int begin = base + h0 * hd, end = base + h1 * hd;
       kernels::MatMulColumns(z_.data(), rows, L.qkv.packed, begin, end, acc_.data());
-      for (int r = 0; r < rows; ++r) {
-        const size_t at = size_t(r) * 3 * d + begin;
-        kernels::RequantInt8(&acc_[at], 1, end - begin, &L.qkv.m[begin], &L.qkv.s[begin],
-                             &L.qkv.b[begin], -127, &qkv_[at]);
-      }
+      kernels::RequantInt8(&acc_[begin], rows, end - begin, &L.qkv.m[begin], &L.qkv.s[begin],
+                           &L.qkv.b[begin], -127, &qkv_[begin], 3 * d);
     }
     // Row by row, as in Attention; each thread stores and reads only the
     // keys and values of its own heads.
@@ -222,11 +219,8 @@ void BatchEvaluator::SharedFeedForward(int layer, int rows) {
   helper_->Split([&](int part) {
     const int begin = part == 0 ? 0 : half, end = part == 0 ? half : ff;
     kernels::MatMulColumns(z_.data(), rows, L.ff1.packed, begin, end, acc_.data());
-    for (int r = 0; r < rows; ++r) {
-      const size_t at = size_t(r) * ff + begin;
-      kernels::RequantInt8(&acc_[at], 1, end - begin, &L.ff1.m[begin], &L.ff1.s[begin],
-                           &L.ff1.b[begin], 0, &h_[at]);
-    }
+    kernels::RequantInt8(&acc_[begin], rows, end - begin, &L.ff1.m[begin], &L.ff1.s[begin],
+                         &L.ff1.b[begin], 0, &h_[begin], ff);
     kernels::MatMulSpan(h_.data(), rows, L.ff2.packed, begin, end, part_[part].data());
   });
   AddParts(size_t(rows) * d);
@@ -253,8 +247,8 @@ void BatchEvaluator::AttendHead(int layer, const RowRef& r, int row, int h,
   const int64_t denom = kernels::AttentionWeights(
       scratch.dot.data(), n, slot, W, L.score_m, L.score_s, m_.alibi[h], m_.exp_table.data(),
       static_cast<int>(m_.exp_table.size()), scratch.weight.data());
-  kernels::WeightedValueSum(scratch.weight.data(), n, kv_.HeadValues(values, h), kv_.value_stride, hd,
-                            scratch.num.data());
+  kernels::WeightedValueSum(scratch.weight.data(), n, kv_.HeadValues(values, h),
+                            kv_.value_stride, hd, scratch.num.data());
   kernels::DivideClampInt8(scratch.num.data(), hd, denom, &att_[size_t(row) * d + h * hd]);
 }
 
@@ -285,32 +279,16 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   att_.resize(size_t(rows) * d);
   h_.resize(size_t(rows) * ff);
   for (auto& part : part_) part.resize(size_t(rows) * d);
-  // Requantisation of columns [b, e) of acc_ (rows of `cols`), row by row.
-  // Whole rows in one call: the kernel loads each column's constants once.
+  // Requantisation of columns [b, e) of acc_'s rows (of `cols`), every row.
   auto to_int8 = [&](const QuantLinear& l, int cols, int lo, int8_t* out) {
     return [&, cols, lo, out](int b, int e) {
-      if (b == 0 && e == cols) {
-        kernels::RequantInt8(acc_.data(), rows, cols, l.m.data(), l.s.data(), l.b.data(), lo, out);
-        return;
-      }
-      for (int r = 0; r < rows; ++r) {
-        const size_t at = size_t(r) * cols + b;
-        kernels::RequantInt8(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + at);
-      }
+      kernels::RequantInt8(&acc_[b], rows, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + b, cols);
     };
   };
   auto add_residual = [&](const QuantLinear& l) {
     return [&](int b, int e) {
-      if (b == 0 && e == d) {
-        kernels::RequantAddResidual(acc_.data(), rows, d, l.m.data(), l.s.data(), l.b.data(),
-                                    kResidualLimit, x_.data());
-        return;
-      }
-      for (int r = 0; r < rows; ++r) {
-        const size_t at = size_t(r) * d + b;
-        kernels::RequantAddResidual(&acc_[at], 1, e - b, &l.m[b], &l.s[b], &l.b[b],
-                                    kResidualLimit, &x_[at]);
-      }
+      kernels::RequantAddResidual(&acc_[b], rows, e - b, &l.m[b], &l.s[b], &l.b[b],
+                                  kResidualLimit, &x_[b], d);
     };
   };
   for (int layer = 0; layer < c.n_layers; ++layer) {

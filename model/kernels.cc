@@ -318,10 +318,11 @@ int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
 namespace portable {
 
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
-                 const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8, int stride) {
+  if (stride == 0) stride = cols;
   for (int r = 0; r < rows; ++r) {
-    const int32_t* a = acc + size_t(r) * cols;
-    int8_t* o8 = out8 + size_t(r) * cols;
+    const int32_t* a = acc + size_t(r) * stride;
+    int8_t* o8 = out8 + size_t(r) * stride;
     for (int o = 0; o < cols; ++o) {
       const int64_t v = Requant(a[o], m[o], s[o], b[o]);
       o8[o] = static_cast<int8_t>(v < lo ? lo : v > 127 ? 127 : v);
@@ -330,10 +331,12 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
 }
 
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
-                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x) {
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
+                        int stride) {
+  if (stride == 0) stride = cols;
   for (int r = 0; r < rows; ++r) {
-    const int32_t* a = acc + size_t(r) * cols;
-    int32_t* xr = x + size_t(r) * cols;
+    const int32_t* a = acc + size_t(r) * stride;
+    int32_t* xr = x + size_t(r) * stride;
     for (int o = 0; o < cols; ++o) {
       const int64_t v = xr[o] + Requant(a[o], m[o], s[o], b[o]);
       xr[o] = static_cast<int32_t>(v < -limit ? -limit : v > limit ? limit : v);
@@ -369,14 +372,15 @@ LMC_AVX512 inline __m512i RequantRow(const int32_t* a, const RequantColumns& k, 
 // group (a block of 128 rows needs them 128 times), and a group's rows stay
 // in L1 for the next group.
 LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const int32_t* m,
-                                  const int32_t* s, const int64_t* b, int lo, int8_t* out8) {
+                                  const int32_t* s, const int64_t* b, int lo, int8_t* out8,
+                                  int stride) {
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
   for (int o0 = 0; o0 < cols; o0 += 8) {
     const __mmask8 live = internal::Live8(cols, o0);
     const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
     for (int r = 0; r < rows; ++r) {
-      const __m512i v = RequantRow(acc + size_t(r) * cols + o0, k, live);
-      _mm512_mask_cvtepi64_storeu_epi8(out8 + size_t(r) * cols + o0, live,
+      const __m512i v = RequantRow(acc + size_t(r) * stride + o0, k, live);
+      _mm512_mask_cvtepi64_storeu_epi8(out8 + size_t(r) * stride + o0, live,
                                        _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
     }
   }
@@ -384,15 +388,15 @@ LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const 
 
 LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
                                          const int32_t* m, const int32_t* s, const int64_t* b,
-                                         int64_t limit, int32_t* x) {
+                                         int64_t limit, int32_t* x, int stride) {
   const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
   for (int o0 = 0; o0 < cols; o0 += 8) {
     const __mmask8 live = internal::Live8(cols, o0);
     const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
     for (int r = 0; r < rows; ++r) {
-      int32_t* xr = x + size_t(r) * cols + o0;
+      int32_t* xr = x + size_t(r) * stride + o0;
       const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr));
-      const __m512i v = _mm512_add_epi64(old, RequantRow(acc + size_t(r) * cols + o0, k, live));
+      const __m512i v = _mm512_add_epi64(old, RequantRow(acc + size_t(r) * stride + o0, k, live));
       _mm512_mask_cvtepi64_storeu_epi32(xr, live, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
     }
   }
@@ -401,15 +405,18 @@ LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
 }  // namespace
 
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m, const int32_t* s,
-                 const int64_t* b, int lo, int8_t* out8) {
-  if (HasVnni()) return RequantInt8Avx512(acc, rows, cols, m, s, b, lo, out8);
-  portable::RequantInt8(acc, rows, cols, m, s, b, lo, out8);
+                 const int64_t* b, int lo, int8_t* out8, int stride) {
+  if (stride == 0) stride = cols;
+  if (HasVnni()) return RequantInt8Avx512(acc, rows, cols, m, s, b, lo, out8, stride);
+  portable::RequantInt8(acc, rows, cols, m, s, b, lo, out8, stride);
 }
 
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
-                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x) {
-  if (HasVnni()) return RequantAddResidualAvx512(acc, rows, cols, m, s, b, limit, x);
-  portable::RequantAddResidual(acc, rows, cols, m, s, b, limit, x);
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
+                        int stride) {
+  if (stride == 0) stride = cols;
+  if (HasVnni()) return RequantAddResidualAvx512(acc, rows, cols, m, s, b, limit, x, stride);
+  portable::RequantAddResidual(acc, rows, cols, m, s, b, limit, x, stride);
 }
 
 uint64_t ISqrt(uint64_t v) {

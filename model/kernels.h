@@ -54,11 +54,14 @@ void MatMulInt8Columns(const int8_t* a, int rows, int k, const int8_t* w, int co
 // Requantisation of matmul accumulators, row by row:
 // v = round_shift(acc[r][o] * m[o] + b[o], s[o]), then
 //   out8[r][o] = clamp(v, lo, 127)            (RequantInt8), or
-//   x[r][o] = clamp(x[r][o] + v, -limit, limit) (RequantAddResidual).
+//   x[r][o] = clamp(x[r][o] + v, -limit, limit) (RequantAddResidual),
+// for o < cols, with acc's and the output's rows `stride` entries apart (0:
+// cols), so that a range of columns is one call.
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
-                 const int32_t* s, const int64_t* b, int lo, int8_t* out8);
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8, int stride = 0);
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
-                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
+                        int stride = 0);
 
 // The first half of the model's norm (docs/model.md) for one residual row:
 // mean = round_div(sum x, d); writes num[i] = (x[i] - mean) * steps and returns
@@ -67,9 +70,10 @@ int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num);
 
 namespace portable {  // the plain loops, for tests to compare with
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
-                 const int32_t* s, const int64_t* b, int lo, int8_t* out8);
+                 const int32_t* s, const int64_t* b, int lo, int8_t* out8, int stride = 0);
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
-                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x);
+                        const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
+                        int stride = 0);
 }  // namespace portable
 
 // Whether the AVX-512 paths (F, BW, DQ, VL and VNNI) run on this CPU: MatMul,
