@@ -43,29 +43,21 @@ size_t SlotBytes(const kernels::KvLayout& kv) {
 }
 }  // namespace
 
-void StreamState::SaveSlot(int slot, uint8_t* bytes) const {
-  for (int layer = 0; layer < layers_; ++layer) {
-    const uint8_t* keys = &keys_[size_t(layer) * kv_.key_bytes];
-    for (int hg = 0; hg < kv_.heads * kv_.groups; ++hg) {
-      std::memcpy(bytes, keys + (size_t(hg) * kv_.slots + slot) * 4, 4);
-      bytes += 4;
-    }
-    const int8_t* quad = &values_[size_t(layer) * kv_.value_bytes] +
-                         size_t(slot / 4) * kv_.value_stride + slot % 4;
-    for (int i = 0; i < kv_.d_model; ++i) *bytes++ = static_cast<uint8_t>(quad[4 * i]);
-  }
-}
-
-void StreamState::LoadSlot(int slot, const uint8_t* bytes) {
+void StreamState::CopySlot(int slot, uint8_t* bytes, bool save) {
+  // The slot's stored bytes: 4 in each key group of every head, and one in
+  // each dimension's quad of the values.
+  auto copy = [&](void* cache, size_t n) {
+    save ? std::memcpy(bytes, cache, n) : std::memcpy(cache, bytes, n);
+    bytes += n;
+  };
   for (int layer = 0; layer < layers_; ++layer) {
     uint8_t* keys = &keys_[size_t(layer) * kv_.key_bytes];
     for (int hg = 0; hg < kv_.heads * kv_.groups; ++hg) {
-      std::memcpy(keys + (size_t(hg) * kv_.slots + slot) * 4, bytes, 4);
-      bytes += 4;
+      copy(keys + (size_t(hg) * kv_.slots + slot) * 4, 4);
     }
     int8_t* quad = &values_[size_t(layer) * kv_.value_bytes] +
                    size_t(slot / 4) * kv_.value_stride + slot % 4;
-    for (int i = 0; i < kv_.d_model; ++i) quad[4 * i] = static_cast<int8_t>(*bytes++);
+    for (int i = 0; i < kv_.d_model; ++i) copy(quad + 4 * i, 1);
   }
 }
 
@@ -76,7 +68,7 @@ void StreamState::Checkpoint(int n) {
   const size_t per_slot = SlotBytes(kv_) * layers_;
   saved_.resize(size_t(n) * per_slot);
   for (int i = 0; i < n; ++i) {
-    SaveSlot(static_cast<int>((pos_ + i) % kv_.window), &saved_[size_t(i) * per_slot]);
+    CopySlot(static_cast<int>((pos_ + i) % kv_.window), &saved_[size_t(i) * per_slot], true);
   }
 }
 
@@ -85,7 +77,8 @@ void StreamState::Rewind(int64_t pos) {
   pos = std::clamp<int64_t>(pos, checkpoint_, std::min(pos_, checkpoint_ + checkpoint_n_));
   const size_t per_slot = SlotBytes(kv_) * layers_;
   for (int64_t p = pos; p < pos_ && p < checkpoint_ + checkpoint_n_; ++p) {
-    LoadSlot(static_cast<int>(p % kv_.window), &saved_[size_t(p - checkpoint_) * per_slot]);
+    CopySlot(static_cast<int>(p % kv_.window), &saved_[size_t(p - checkpoint_) * per_slot],
+             false);
   }
   pos_ = pos;
 }

@@ -54,9 +54,9 @@ class StreamState {
 
  private:
   friend class BatchEvaluator;
-  // Copies slot `slot` of every layer's keys and values to or from `bytes`.
-  void SaveSlot(int slot, uint8_t* bytes) const;
-  void LoadSlot(int slot, const uint8_t* bytes);
+  // Copies slot `slot` of every layer's keys and values to `bytes` (save) or
+  // from them.
+  void CopySlot(int slot, uint8_t* bytes, bool save);
 
   kernels::KvLayout kv_;
   int layers_;
