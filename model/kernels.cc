@@ -18,72 +18,91 @@ bool DetectVnni() {
          __builtin_cpu_supports("avx512vnni");
 }
 
-// One activation row times NB blocks of 16 packed columns, with S accumulators
-// a block that take turns along k (summed at the end: integer sums are exact in
-// any order). NB * S = 8 chains hide vpdpbusd's latency also when few blocks
-// are left: one chain alone waits about 5 cycles a load.
-// Sums over i in [i0, i1) of the k4 groups of 4, less 128 times corr (the
-// weights' sums over the same range), corr and c indexed by column.
-template <int NB, int S>
+// One group of 4 along k: R broadcasts, NB weight loads, R * NB multiply-adds
+// into chain s.
+template <int R, int NB, int S>
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-inline void GemvBlocks(const uint8_t* a, int i0, int i1, int k4, const __m512i* wp,
-                       const int32_t* corr, int b0, int32_t* c) {
-  __m512i acc[NB][S];
-  for (int j = 0; j < NB; ++j) {
-    for (int s = 0; s < S; ++s) acc[j][s] = _mm512_setzero_si512();
-  }
-  int i = i0;
-  for (; i + S <= i1; i += S) {
-    for (int s = 0; s < S; ++s) {
-      int32_t v;
-      std::memcpy(&v, a + 4 * (i + s), 4);
-      const __m512i av = _mm512_set1_epi32(v);
-      for (int j = 0; j < NB; ++j) {
-        acc[j][s] = _mm512_dpbusd_epi32(acc[j][s], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i + s));
-      }
-    }
-  }
-  for (; i < i1; ++i) {
+inline void GemvStep(const uint8_t* a, int k, int i, const __m512i* wp, int k4,
+                     __m512i (&acc)[R][NB][S], int s) {
+  __m512i av[R];
+  for (int r = 0; r < R; ++r) {
     int32_t v;
-    std::memcpy(&v, a + 4 * i, 4);
-    const __m512i av = _mm512_set1_epi32(v);
-    for (int j = 0; j < NB; ++j) {
-      acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], av, _mm512_loadu_si512(wp + size_t(j) * k4 + i));
-    }
+    std::memcpy(&v, a + size_t(r) * k + 4 * i, 4);
+    av[r] = _mm512_set1_epi32(v);
   }
   for (int j = 0; j < NB; ++j) {
-    const __m512i sum = _mm512_mullo_epi32(_mm512_loadu_si512(corr + (b0 + j) * 16), _mm512_set1_epi32(128));
-    __m512i total = acc[j][0];
-    for (int s = 1; s < S; ++s) total = _mm512_add_epi32(total, acc[j][s]);
-    _mm512_storeu_si512(c + (b0 + j) * 16, _mm512_sub_epi32(total, sum));
+    const __m512i x = _mm512_loadu_si512(wp + size_t(j) * k4 + i);
+    for (int r = 0; r < R; ++r) acc[r][j][s] = _mm512_dpbusd_epi32(acc[r][j][s], av[r], x);
   }
 }
 
-// One row, column blocks [b0, end_block), eight at a time.
+// R activation rows (stride k bytes) times NB blocks of 16 packed columns,
+// with S accumulators a block and row that take turns along k (summed at the
+// end: integer sums are exact in any order). Each weight load feeds R
+// multiply-adds, so 2 or 3 rows cost little more than one where the weights
+// come from L2; R * NB * S >= 8 chains hide vpdpbusd's latency also when few
+// blocks are left (one chain alone waits about 5 cycles a load).
+// Sums over i in [i0, i1) of the k4 groups of 4, less 128 times corr (the
+// weights' sums over the same range), corr indexed by column, c by row
+// (stride cols) and column.
+template <int R, int NB, int S>
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-inline void GemvRow(const uint8_t* a, int i0, int i1, int k4, const __m512i* wp,
-                    const int32_t* corr, int b0, int end_block, int32_t* c) {
-  for (; b0 + 8 <= end_block; b0 += 8) GemvBlocks<8, 1>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c);
+inline void GemvBlocks(const uint8_t* a, int k, int i0, int i1, const __m512i* wp,
+                       const int32_t* corr, int b0, int32_t* c, int cols) {
+  const int k4 = k / 4;
+  __m512i acc[R][NB][S];
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < NB; ++j) {
+      for (int s = 0; s < S; ++s) acc[r][j][s] = _mm512_setzero_si512();
+    }
+  }
+  int i = i0;
+  for (; i + S <= i1; i += S) {
+    for (int s = 0; s < S; ++s) GemvStep<R, NB>(a, k, i + s, wp, k4, acc, s);
+  }
+  for (; i < i1; ++i) GemvStep<R, NB>(a, k, i, wp, k4, acc, 0);
+  for (int j = 0; j < NB; ++j) {
+    const __m512i sum = _mm512_mullo_epi32(_mm512_loadu_si512(corr + (b0 + j) * 16), _mm512_set1_epi32(128));
+    for (int r = 0; r < R; ++r) {
+      __m512i total = acc[r][j][0];
+      for (int s = 1; s < S; ++s) total = _mm512_add_epi32(total, acc[r][j][s]);
+      _mm512_storeu_si512(c + size_t(r) * cols + (b0 + j) * 16, _mm512_sub_epi32(total, sum));
+    }
+  }
+}
+
+// R rows (1-3), column blocks [b0, end_block).
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+inline void GemvRows(const uint8_t* a, int k, int i0, int i1, const __m512i* wp,
+                     const int32_t* corr, int b0, int end_block, int32_t* c, int cols) {
+  static_assert(R >= 1 && R <= 3);
+  constexpr int kChains = 8 / R;  // a block's chains when few blocks are left
+  const size_t k4 = k / 4;
+  // Blocks a pass: 8 for 1-2 rows; for 3 rows, 4 (24 accumulators spilled
+  // registers: 3 rows then took longer than a 4-row tile).
+  constexpr int kBlocks = R == 3 ? 4 : 8;
+  for (; b0 + kBlocks <= end_block; b0 += kBlocks) GemvBlocks<R, kBlocks, 1>(a, k, i0, i1, wp + b0 * k4, corr, b0, c, cols);
   if (b0 + 4 <= end_block) {
-    GemvBlocks<4, 2>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c);
+    GemvBlocks<R, 4, (kChains + 3) / 4>(a, k, i0, i1, wp + b0 * k4, corr, b0, c, cols);
     b0 += 4;
   }
   switch (end_block - b0) {
-    case 3: GemvBlocks<3, 3>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
-    case 2: GemvBlocks<2, 4>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
-    case 1: GemvBlocks<1, 8>(a, i0, i1, k4, wp + size_t(b0) * k4, corr, b0, c); break;
+    case 3: GemvBlocks<R, 3, (kChains + 2) / 3>(a, k, i0, i1, wp + b0 * k4, corr, b0, c, cols); break;
+    case 2: GemvBlocks<R, 2, (kChains + 1) / 2>(a, k, i0, i1, wp + b0 * k4, corr, b0, c, cols); break;
+    case 1: GemvBlocks<R, 1, kChains>(a, k, i0, i1, wp + b0 * k4, corr, b0, c, cols); break;
     default: break;
   }
 }
 
-// Rows [0, rows) of a (as uint8, rows padded with 128 to a multiple of 4) times
+// Rows [0, rows) of a (as uint8, rows a multiple of 4) times
 // column blocks [first_block, end_block), over k groups [i0, i1), less 128 times
 // corr: 4 rows x 32 columns per tile, 64 multiply-adds per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i* wp,
               const int32_t* corr, int first_block, int end_block, int cols, int32_t* c) {
-  const int k4 = k / 4, padded = (rows + 3) / 4 * 4;
-  for (int r = 0; r < padded; r += 4) {
+  const int k4 = k / 4;
+  for (int r = 0; r < rows; r += 4) {
     const uint8_t* a0 = au + size_t(r) * k;
     const uint8_t* a1 = a0 + k;
     const uint8_t* a2 = a1 + k;
@@ -120,7 +139,7 @@ void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i*
       const __m512i s0 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16), _mm512_set1_epi32(128));
       const __m512i s1 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16 + 16), _mm512_set1_epi32(128));
       __m512i out[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-      for (int j = 0; j < 4 && r + j < rows; ++j) {
+      for (int j = 0; j < 4; ++j) {
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(out[j][0], s0));
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16 + 16, _mm512_sub_epi32(out[j][1], s1));
       }
@@ -138,7 +157,7 @@ void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i*
         }
       }
       const __m512i s0 = _mm512_mullo_epi32(_mm512_loadu_si512(corr + b * 16), _mm512_set1_epi32(128));
-      for (int j = 0; j < 4 && r + j < rows; ++j) {
+      for (int j = 0; j < 4; ++j) {
         _mm512_storeu_si512(c + size_t(r + j) * cols + b * 16, _mm512_sub_epi32(acc[j], s0));
       }
     }
@@ -148,35 +167,37 @@ void TileRows(const uint8_t* au, int rows, int k, int i0, int i1, const __m512i*
 // Columns [16 first_block, 16 end_block) of c = a times w over dimensions
 // [k0, k1) of a (multiples of 4), less 128 times corr (the weights' sums over
 // those dimensions): a, shifted to uint8, times packed weights with vpdpbusd.
-// Fewer than 4 rows (decoding) go row by row through GemvRow, more through
-// 4-row tiles, which read each weight once for 4 rows (measured: 2 rows in one
-// padded tile took longer than 2 passes of GemvRow).
+// Rows go through 4-row tiles, which read each weight once for 4 rows, and
+// the 1-3 rows left (decoding: all of them) through GemvRows, which reads
+// each weight once for them all (measured on the 2-core Xeon, L2-hot: 2 rows
+// of a 768x192 product took 3.4 us as two passes of one row, against 1.7 us
+// for one row).
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void MatMulVnni(const int8_t* a, int rows, const PackedWeights& w, int k0, int k1,
                 const int32_t* corr, int first_block, int end_block, int32_t* c) {
   const int k = w.k, cols = w.cols;
-  // Activations + 128 as uint8, rows padded with 128 to a multiple of 4.
+  // Activations + 128 as uint8.
   thread_local std::vector<uint8_t> au;
-  const int padded = (rows + 3) / 4 * 4;
-  au.resize(size_t(padded) * k);
-  for (int r = 0; r < padded; ++r) {
-    uint8_t* out = au.data() + size_t(r) * k;
-    if (r >= rows) {
-      std::memset(out + k0, 128, k1 - k0);
-      continue;
-    }
+  au.resize(size_t(rows) * k);
+  for (int r = 0; r < rows; ++r) {
     const int8_t* in = a + size_t(r) * k;
+    uint8_t* out = au.data() + size_t(r) * k;
     for (int i = k0; i < k1; ++i) out[i] = static_cast<uint8_t>(in[i] + 128);
   }
   const __m512i* wp = reinterpret_cast<const __m512i*>(w.vnni.data());
-  if (rows < 4) {
-    for (int r = 0; r < rows; ++r) {
-      GemvRow(au.data() + size_t(r) * k, k0 / 4, k1 / 4, k / 4, wp, corr, first_block,
-              end_block, c + size_t(r) * cols);
-    }
-    return;
+  // Whole 4-row tiles, then the 1-3 rows left in one pass over the weights.
+  const int tiled = rows / 4 * 4;
+  if (tiled > 0) {
+    TileRows(au.data(), tiled, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, cols, c);
   }
-  TileRows(au.data(), rows, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, cols, c);
+  const uint8_t* rest = au.data() + size_t(tiled) * k;
+  int32_t* c_rest = c + size_t(tiled) * cols;
+  switch (rows - tiled) {
+    case 1: GemvRows<1>(rest, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, c_rest, cols); break;
+    case 2: GemvRows<2>(rest, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, c_rest, cols); break;
+    case 3: GemvRows<3>(rest, k, k0 / 4, k1 / 4, wp, corr, first_block, end_block, c_rest, cols); break;
+    default: break;
+  }
 }
 
 }  // namespace

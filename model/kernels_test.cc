@@ -12,7 +12,12 @@ TEST(KernelsTest, PackedMatMulEqualsReference) {
   struct Shape {
     int rows, k, cols;
   } shapes[] = {{1, 16, 16}, {3, 32, 96}, {4, 192, 576}, {17, 768, 192}, {64, 192, 256},
-                {5, 12, 7}, {2, 4096, 32}};
+                {5, 12, 7}, {2, 4096, 32},
+                // 1-3 rows go through one pass over the weights, 8 (4 for 3 rows)
+                // column blocks at a time and then the 1-7 blocks left; 6 and 7
+                // rows are a 4-row tile and those.
+                {1, 64, 240}, {2, 64, 208}, {2, 128, 224}, {2, 64, 240}, {3, 64, 208},
+                {3, 128, 224}, {3, 64, 240}, {6, 192, 224}, {7, 64, 208}};
   for (const Shape& s : shapes) {
     std::vector<int8_t> a(size_t(s.rows) * s.k), w(size_t(s.cols) * s.k);
     for (auto& x : a) x = static_cast<int8_t>(int(rng() % 255) - 127);
