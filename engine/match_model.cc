@@ -93,13 +93,15 @@ void MatchModel::Update(uint8_t byte) {
 }
 
 int MatchModel::Guess(uint8_t* out, int max) const {
-  if (len_ < kGuessLen) return 0;
+  int count = 0;
+  for (int len : kGuessLens) count += len_ >= len;
+  count = std::min(count, max);
   const int32_t n = static_cast<int32_t>(history_.size());
-  for (int i = 0; i < max; ++i) {
+  for (int i = 0; i < count; ++i) {
     const int32_t at = ptr_ + i;
     out[i] = at < n ? history_[at] : out[at - n];
   }
-  return max;
+  return count;
 }
 
 }  // namespace lmc

@@ -91,7 +91,7 @@ TEST(MatchModelTest, SkewedTablesStayValid) {
 }
 
 // Guesses: what followed the match, repeated where the match runs into the
-// present, and none for a match shorter than kGuessLen.
+// present, one more for each of kGuessLens the match's length reaches.
 TEST(MatchModelTest, GuessesContinueTheMatch) {
   auto feed = [](MatchModel& mm, const std::string& text) {
     for (unsigned char c : text) {
@@ -106,11 +106,19 @@ TEST(MatchModelTest, GuessesContinueTheMatch) {
   uint8_t g[8];
   feed(mm, line);
   EXPECT_EQ(mm.Guess(g, 3), 0);  // no earlier occurrence
-  feed(mm, line.substr(0, MatchModel::kGuessLen - 1));
-  EXPECT_EQ(mm.Guess(g, 3), 0);  // a match, but shorter than kGuessLen
-  feed(mm, line.substr(MatchModel::kGuessLen - 1, 1));
-  ASSERT_EQ(mm.Guess(g, 3), 3);
-  EXPECT_EQ(std::string(g, g + 3), line.substr(MatchModel::kGuessLen, 3));
+  // The second occurrence: a match from kMinLen bytes on.
+  int fed = 0;
+  for (int i = 0; i < 3; ++i) {
+    const int len = MatchModel::kGuessLens[i];
+    feed(mm, line.substr(fed, len - 1 - fed));
+    EXPECT_EQ(mm.Guess(g, 3), i) << "a match of " << len - 1 << " bytes";
+    feed(mm, line.substr(len - 1, 1));
+    fed = len;
+    ASSERT_EQ(mm.Guess(g, 3), i + 1) << "a match of " << len << " bytes";
+    EXPECT_EQ(std::string(g, g + i + 1), line.substr(len, i + 1));
+  }
+  EXPECT_EQ(mm.Guess(g, 2), 2);  // at most max
+  EXPECT_EQ(std::string(g, g + 2), line.substr(fed, 2));
   // A run: the match ends one byte back, so the guesses repeat it.
   MatchModel run;
   feed(run, std::string(40, 'x') + "ab" + "ab" + std::string(30, 'y'));
