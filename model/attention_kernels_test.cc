@@ -188,6 +188,14 @@ TEST(AttentionKernelsTest, RequantisationsMatchThePortableLoops) {
     portable::RequantAddResidual(acc.data(), rows, cols, m.data(), s.data(), b.data(), 1 << 24,
                                  want.data());
     EXPECT_EQ(got, want) << cols << " columns";
+    for (int64_t limit : {int64_t{1} << 30, int64_t{1} << 62}) {
+      std::vector<int64_t> got64(acc.size(), 3), want64(acc.size(), 3);
+      RequantClampInt64(acc.data(), rows, cols, m.data(), s.data(), b.data(), limit,
+                        got64.data());
+      portable::RequantClampInt64(acc.data(), rows, cols, m.data(), s.data(), b.data(), limit,
+                                  want64.data());
+      EXPECT_EQ(got64, want64) << cols << " columns, limit " << limit;
+    }
     // A range of columns [c0, cols) of every row in one call: what the whole
     // call wrote there, and nothing outside it.
     const int c0 = cols / 3;
@@ -203,6 +211,27 @@ TEST(AttentionKernelsTest, RequantisationsMatchThePortableLoops) {
         EXPECT_EQ(part[at], o < c0 ? 99 : whole[at]) << cols << " columns, row " << r;
         EXPECT_EQ(x_part[at], o < c0 ? x[at] : want[at]) << cols << " columns, row " << r;
       }
+    }
+  }
+}
+
+// The norm's first half on residual rows (|x| <= 2^24), at the bounds too.
+TEST(AttentionKernelsTest, CentreRowMatchesThePortableLoop) {
+  std::mt19937_64 rng(11);
+  for (int d : {1, 7, 8, 13, 192, 768}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<int32_t> x(d);
+      for (auto& v : x) v = static_cast<int32_t>(int64_t(rng() % ((1u << 25) + 1)) - (1 << 24));
+      if (round == 1) std::fill(x.begin(), x.end(), 1 << 24);
+      if (round == 2) {
+        for (int i = 0; i < d; ++i) x[i] = i % 2 ? 1 << 24 : -(1 << 24);
+      }
+      std::vector<int64_t> num(d + 1, 7), ref(d + 1, 7);
+      const int steps = 1 + static_cast<int>(rng() % 64);
+      EXPECT_EQ(CentreRow(x.data(), d, steps, num.data()),
+                portable::CentreRow(x.data(), d, steps, ref.data()))
+          << d << " dims, round " << round;
+      EXPECT_EQ(num, ref) << d << " dims, round " << round;  // and nothing past d
     }
   }
 }

@@ -10,18 +10,11 @@
 namespace lmc {
 namespace {
 
-using kernels::RoundDiv;
-using kernels::RoundShift;
-
 constexpr int64_t kResidualLimit = int64_t{1} << 24;  // keeps norm sums in int64
 constexpr int64_t kScoreLimit = int64_t{1} << 30;
 // Smaller products are not split: a hand-over to the helper and back takes
 // about a microsecond, what one core takes for some 60K weights from L2.
 constexpr int64_t kMinSplitWeights = 64 * 1024;
-
-inline int64_t Requant(int32_t acc, const QuantLinear& l, int o) {
-  return RoundShift(int64_t{acc} * l.m[o] + l.b[o], l.s[o]);
-}
 
 }  // namespace
 
@@ -85,36 +78,8 @@ void StreamState::Rewind(int64_t pos) {
 
 void FrequenciesFromLogits(const int64_t* logits, const std::vector<int32_t>& table,
                            uint16_t* freqs) {
-  constexpr int V = ModelConfig::kVocab;
-  int64_t mx = logits[0];
-  int argmax = 0;
-  for (int o = 1; o < V; ++o) {
-    if (logits[o] > mx) mx = logits[o], argmax = o;
-  }
-  int64_t e[V];
-  int64_t sum = 0;
-  for (int o = 0; o < V; ++o) {
-    const int64_t diff = mx - logits[o];
-    e[o] = diff < static_cast<int64_t>(table.size()) ? table[diff] : 0;
-    sum += e[o];
-  }
-  // sum >= table[0] >= 1. Each symbol gets 1 plus its share of the rest, rounded
-  // down; what rounding leaves goes to the most likely symbol. The quotient
-  // through a double product with 1 / sum (the numerator, below 2^40, is an
-  // exact double and the estimate is within one), then one correction step
-  // each way: the integer division's result, several times faster.
-  const double inv = 1.0 / static_cast<double>(sum);
-  uint32_t total = 0;
-  for (int o = 0; o < V; ++o) {
-    const int64_t num = e[o] * int64_t{kTotal - V};
-    int64_t q = static_cast<int64_t>(static_cast<double>(num) * inv);
-    const int64_t r = num - q * sum;
-    q += (r >= sum) - (r < 0);
-    const uint32_t f = 1 + static_cast<uint32_t>(q);
-    freqs[o] = static_cast<uint16_t>(f);
-    total += f;
-  }
-  freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (kTotal - total));
+  static_assert(ModelConfig::kVocab == 256 && kTotal == 65536);
+  kernels::FrequenciesFromLogits(logits, table.data(), static_cast<int>(table.size()), freqs);
 }
 
 template <typename Finish>
@@ -308,12 +273,8 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   constexpr int V = ModelConfig::kVocab;
   logits_.resize(size_t(rows) * V);
   Linear(z_.data(), rows, m_.head.packed, [&](int b, int e) {
-    for (int r = 0; r < rows; ++r) {
-      for (int o = b; o < e; ++o) {
-        const size_t at = size_t(r) * V + o;
-        logits_[at] = std::clamp(Requant(acc_[at], m_.head, o), -kScoreLimit, kScoreLimit);
-      }
-    }
+    kernels::RequantClampInt64(&acc_[b], rows, e - b, &m_.head.m[b], &m_.head.s[b],
+                               &m_.head.b[b], kScoreLimit, &logits_[b], V);
   });
   for (int r = 0; r < rows; ++r) {
     FrequenciesFromLogits(&logits_[size_t(r) * V], m_.exp_table, &(*freqs)[size_t(r) * V]);

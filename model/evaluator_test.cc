@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "model/kernels.h"
 #include "model/random_model.h"
 
 namespace lmc {
@@ -212,6 +213,7 @@ TEST(EvaluatorTest, FrequenciesFromLogitsMatchTheFormula) {
   // Tables with entries up to 2^24 (the model's limit) and logits spread so
   // that many symbols fall inside the table: each frequency is 1 plus
   // floor(e * (2^16 - 256) / sum e), the rest to the first most likely one.
+  // The AVX-512 path where the CPU has it, and the portable loop.
   std::mt19937_64 rng(11);
   for (int round = 0; round < 300; ++round) {
     const int size = 2 + static_cast<int>(rng() % 4096);
@@ -224,8 +226,9 @@ TEST(EvaluatorTest, FrequenciesFromLogitsMatchTheFormula) {
     std::vector<int64_t> logits(256);
     const int64_t spread = 1 + static_cast<int64_t>(rng() % (2 * size));
     for (auto& l : logits) l = static_cast<int64_t>(rng() % spread) - spread / 2;
-    uint16_t f[256];
+    uint16_t f[256], portable[256];
     FrequenciesFromLogits(logits.data(), table, f);
+    kernels::portable::FrequenciesFromLogits(logits.data(), table.data(), size, portable);
     const int64_t mx = *std::max_element(logits.begin(), logits.end());
     const int argmax = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     int64_t e[256], sum = 0;
@@ -238,6 +241,7 @@ TEST(EvaluatorTest, FrequenciesFromLogitsMatchTheFormula) {
     for (int o = 0; o < 256; ++o) {
       const int64_t want = 1 + e[o] * (65536 - 256) / sum + (o == argmax ? 65536 - total : 0);
       ASSERT_EQ(f[o], want) << "round " << round << " symbol " << o;
+      ASSERT_EQ(portable[o], want) << "round " << round << " symbol " << o << ", portable";
     }
   }
 }

@@ -322,6 +322,44 @@ inline int64_t Requant(int32_t acc, int32_t m, int32_t s, int64_t b) {
   return (int64_t{acc} * m + b + (int64_t{1} << (s - 1))) >> s;
 }
 
+namespace portable {
+
+// 256 logits -> frequencies, as FrequenciesFromLogits in model/evaluator.h.
+void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int table_size,
+                           uint16_t* freqs) {
+  constexpr int V = 256;
+  constexpr int64_t kSpread = 65536 - V;  // what is shared out beyond 1 each
+  int64_t mx = logits[0];
+  int argmax = 0;
+  for (int o = 1; o < V; ++o) {
+    if (logits[o] > mx) mx = logits[o], argmax = o;
+  }
+  int64_t e[V];
+  int64_t sum = 0;
+  for (int o = 0; o < V; ++o) {
+    const int64_t diff = mx - logits[o];
+    e[o] = diff < table_size ? table[diff] : 0;
+    sum += e[o];
+  }
+  // sum >= table[0] >= 1. Each symbol gets 1 plus its share of the rest, rounded
+  // down; what rounding leaves goes to the most likely symbol. The quotient
+  // through a double product with 1 / sum (the numerator, below 2^45, is an
+  // exact double and the estimate is within one), then one correction step
+  // each way: the integer division's result, several times faster.
+  const double inv = 1.0 / static_cast<double>(sum);
+  uint32_t total = 0;
+  for (int o = 0; o < V; ++o) {
+    const int64_t num = e[o] * kSpread;
+    int64_t q = static_cast<int64_t>(static_cast<double>(num) * inv);
+    const int64_t r = num - q * sum;
+    q += (r >= sum) - (r < 0);
+    const uint32_t f = 1 + static_cast<uint32_t>(q);
+    freqs[o] = static_cast<uint16_t>(f);
+    total += f;
+  }
+  freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (65536 - total));
+}
+
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
   int64_t sum = 0;
@@ -335,8 +373,6 @@ int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
   }
   return sq;
 }
-
-namespace portable {
 
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
                  const int32_t* s, const int64_t* b, int lo, int8_t* out8, int stride) {
@@ -361,6 +397,18 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
     for (int o = 0; o < cols; ++o) {
       const int64_t v = xr[o] + Requant(a[o], m[o], s[o], b[o]);
       xr[o] = static_cast<int32_t>(v < -limit ? -limit : v > limit ? limit : v);
+    }
+  }
+}
+
+void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
+                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
+                       int stride) {
+  if (stride == 0) stride = cols;
+  for (int r = 0; r < rows; ++r) {
+    for (int o = 0; o < cols; ++o) {
+      const int64_t v = Requant(acc[size_t(r) * stride + o], m[o], s[o], b[o]);
+      out64[size_t(r) * stride + o] = v < -limit ? -limit : v > limit ? limit : v;
     }
   }
 }
@@ -407,6 +455,21 @@ LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const 
   }
 }
 
+LMC_AVX512 void RequantClampInt64Avx512(const int32_t* acc, int rows, int cols,
+                                        const int32_t* m, const int32_t* s, const int64_t* b,
+                                        int64_t limit, int64_t* out64, int stride) {
+  const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
+  for (int o0 = 0; o0 < cols; o0 += 8) {
+    const __mmask8 live = internal::Live8(cols, o0);
+    const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
+    for (int r = 0; r < rows; ++r) {
+      const __m512i v = RequantRow(acc + size_t(r) * stride + o0, k, live);
+      _mm512_mask_storeu_epi64(out64 + size_t(r) * stride + o0, live,
+                               _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+    }
+  }
+}
+
 LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
                                          const int32_t* m, const int32_t* s, const int64_t* b,
                                          int64_t limit, int32_t* x, int stride) {
@@ -423,7 +486,110 @@ LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
   }
 }
 
+// The sum of 8 int64 lanes. Through memory, and below the zero-masked forms
+// of max and cvtepi32_epi64: GCC 12 warns, wrongly, that the plain ones (and
+// _mm512_reduce_add_epi64) read an uninitialised vector.
+LMC_AVX512 inline int64_t SumLanes(__m512i v) {
+  alignas(64) int64_t lanes[8];
+  _mm512_store_si512(lanes, v);
+  int64_t sum = 0;
+  for (int64_t lane : lanes) sum += lane;
+  return sum;
+}
+
+// The row's sum, its mean, then c = x - mean, num = c * steps and the sum of
+// c^2, 8 int64 lanes at a time: the portable loop's int64 arithmetic.
+LMC_AVX512 int64_t CentreRowAvx512(const int32_t* x, int d, int steps, int64_t* num) {
+  __m512i sum = _mm512_setzero_si512();
+  for (int i0 = 0; i0 < d; i0 += 8) {
+    const __mmask8 live = internal::Live8(d, i0);
+    sum = _mm512_add_epi64(sum, _mm512_maskz_cvtepi32_epi64(0xFF, _mm256_maskz_loadu_epi32(live, x + i0)));
+  }
+  const __m512i mean = _mm512_set1_epi64(RoundDiv(SumLanes(sum), d));
+  const __m512i vsteps = _mm512_set1_epi64(steps);
+  __m512i sq = _mm512_setzero_si512();
+  for (int i0 = 0; i0 < d; i0 += 8) {
+    const __mmask8 live = internal::Live8(d, i0);
+    const __m512i c = _mm512_maskz_sub_epi64(
+        live, _mm512_maskz_cvtepi32_epi64(0xFF, _mm256_maskz_loadu_epi32(live, x + i0)), mean);
+    _mm512_mask_storeu_epi64(num + i0, live, _mm512_mullo_epi64(c, vsteps));
+    sq = _mm512_add_epi64(sq, _mm512_mullo_epi64(c, c));
+  }
+  return SumLanes(sq);
+}
+
+// The max of 8 int64 lanes, through memory as SumLanes.
+LMC_AVX512 inline int64_t MaxLanes(__m512i v) {
+  alignas(64) int64_t lanes[8];
+  _mm512_store_si512(lanes, v);
+  int64_t mx = lanes[0];
+  for (int64_t lane : lanes) mx = std::max(mx, lane);
+  return mx;
+}
+
+// The portable loop's frequencies, 8 symbols at a time.
+LMC_AVX512 void FrequenciesFromLogitsAvx512(const int64_t* logits, const int32_t* table,
+                                            int table_size, uint16_t* freqs) {
+  constexpr int V = 256;
+  constexpr int64_t kSpread = 65536 - V;  // what is shared out beyond 1 each
+  __m512i vmax = _mm512_loadu_si512(logits);
+  for (int o = 8; o < V; o += 8) vmax = _mm512_maskz_max_epi64(0xFF, vmax, _mm512_loadu_si512(logits + o));
+  const int64_t mx = MaxLanes(vmax);
+  int argmax = 0;
+  while (logits[argmax] != mx) ++argmax;  // the first most likely symbol
+  // e = table[mx - logit] inside the table, else 0, by a masked gather.
+  alignas(64) int64_t e[V];
+  const __m512i vmx = _mm512_set1_epi64(mx), size = _mm512_set1_epi64(table_size);
+  __m512i vsum = _mm512_setzero_si512();
+  for (int o = 0; o < V; o += 8) {
+    const __m512i diff = _mm512_sub_epi64(vmx, _mm512_loadu_si512(logits + o));
+    const __mmask8 in = _mm512_cmplt_epi64_mask(diff, size);
+    const __m256i got = _mm512_mask_i64gather_epi32(_mm256_setzero_si256(), in, diff, table, 4);
+    const __m512i ev = _mm512_maskz_cvtepi32_epi64(0xFF, got);
+    _mm512_store_si512(e + o, ev);
+    vsum = _mm512_add_epi64(vsum, ev);
+  }
+  const int64_t sum = SumLanes(vsum);
+  // floor(e * kSpread / sum) through a double product with 1 / sum and one
+  // correction step each way, as the portable loop: the numerator (< 2^45) is
+  // an exact double and the estimate is within one of the quotient.
+  const __m512d inv = _mm512_set1_pd(1.0 / static_cast<double>(sum));
+  const __m512i vs = _mm512_set1_epi64(sum), spread = _mm512_set1_epi64(kSpread);
+  const __m512i one = _mm512_set1_epi64(1);
+  __m512i vtotal = _mm512_setzero_si512();
+  for (int o = 0; o < V; o += 8) {
+    const __m512i num = _mm512_mullo_epi64(_mm512_load_si512(e + o), spread);
+    __m512i q = _mm512_cvttpd_epi64(_mm512_mul_pd(_mm512_cvtepi64_pd(num), inv));
+    const __m512i r = _mm512_sub_epi64(num, _mm512_mullo_epi64(q, vs));
+    q = _mm512_mask_add_epi64(q, _mm512_cmpge_epi64_mask(r, vs), q, one);
+    q = _mm512_mask_sub_epi64(q, _mm512_cmplt_epi64_mask(r, _mm512_setzero_si512()), q, one);
+    const __m512i f = _mm512_add_epi64(q, one);
+    _mm512_mask_cvtepi64_storeu_epi16(freqs + o, 0xFF, f);
+    vtotal = _mm512_add_epi64(vtotal, f);
+  }
+  freqs[argmax] = static_cast<uint16_t>(freqs[argmax] + (65536 - SumLanes(vtotal)));
+}
+
 }  // namespace
+
+void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int table_size,
+                           uint16_t* freqs) {
+  if (HasVnni()) return FrequenciesFromLogitsAvx512(logits, table, table_size, freqs);
+  portable::FrequenciesFromLogits(logits, table, table_size, freqs);
+}
+
+void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
+                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
+                       int stride) {
+  if (stride == 0) stride = cols;
+  if (HasVnni()) return RequantClampInt64Avx512(acc, rows, cols, m, s, b, limit, out64, stride);
+  portable::RequantClampInt64(acc, rows, cols, m, s, b, limit, out64, stride);
+}
+
+int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
+  if (HasVnni()) return CentreRowAvx512(x, d, steps, num);
+  return portable::CentreRow(x, d, steps, num);
+}
 
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m, const int32_t* s,
                  const int64_t* b, int lo, int8_t* out8, int stride) {

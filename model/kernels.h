@@ -54,7 +54,8 @@ void MatMulInt8Columns(const int8_t* a, int rows, int k, const int8_t* w, int co
 // Requantisation of matmul accumulators, row by row:
 // v = round_shift(acc[r][o] * m[o] + b[o], s[o]), then
 //   out8[r][o] = clamp(v, lo, 127)            (RequantInt8), or
-//   x[r][o] = clamp(x[r][o] + v, -limit, limit) (RequantAddResidual),
+//   x[r][o] = clamp(x[r][o] + v, -limit, limit) (RequantAddResidual), or
+//   out64[r][o] = clamp(v, -limit, limit)      (RequantClampInt64),
 // for o < cols, with acc's and the output's rows `stride` entries apart (0:
 // cols), so that a range of columns is one call.
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
@@ -62,6 +63,9 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
                         int stride = 0);
+void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
+                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
+                       int stride = 0);
 
 // The first half of the model's norm (docs/model.md) for one residual row:
 // mean = round_div(sum x, d); writes num[i] = (x[i] - mean) * steps and returns
@@ -74,11 +78,23 @@ void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m,
 void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m,
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
                         int stride = 0);
+void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
+                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
+                       int stride = 0);
+int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num);
+void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int table_size,
+                           uint16_t* freqs);
 }  // namespace portable
 
 // Whether the AVX-512 paths (F, BW, DQ, VL and VNNI) run on this CPU: MatMul,
 // the requantisations and the attention kernels. LMC_NO_SIMD=1 turns them off.
 bool HasVnni();
+
+// FrequenciesFromLogits of model/evaluator.h: 256 logits whose largest minus
+// smallest is below 2^62, a table of table_size entries in [0, 2^24] with
+// table[0] >= 1.
+void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int table_size,
+                           uint16_t* freqs);
 
 // floor(sqrt(v)), exact for every uint64 value.
 uint64_t ISqrt(uint64_t v);
