@@ -437,51 +437,31 @@ LMC_AVX512 inline __m512i RequantRow(const int32_t* a, const RequantColumns& k, 
   return _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, k.mul), k.bias), k.sh);
 }
 
+// What a requantisation does with v: clamps it into int8 outputs, into int64
+// outputs, or adds it to the residual's int32 and clamps the sum.
+enum class RequantTo { kInt8, kInt64, kResidual };
+
 // Column groups of 8 outside, rows inside: the constants are loaded once per
 // group (a block of 128 rows needs them 128 times), and a group's rows stay
-// in L1 for the next group.
-LMC_AVX512 void RequantInt8Avx512(const int32_t* acc, int rows, int cols, const int32_t* m,
-                                  const int32_t* s, const int64_t* b, int lo, int8_t* out8,
-                                  int stride) {
-  const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
+// in L1 for the next group. Results are clamped to [lo, hi].
+template <RequantTo kTo, typename Out>
+LMC_AVX512 void RequantAvx512(const int32_t* acc, int rows, int cols, const int32_t* m,
+                              const int32_t* s, const int64_t* b, int64_t lo, int64_t hi,
+                              Out* out, int stride) {
+  const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   for (int o0 = 0; o0 < cols; o0 += 8) {
     const __mmask8 live = internal::Live8(cols, o0);
     const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
     for (int r = 0; r < rows; ++r) {
-      const __m512i v = RequantRow(acc + size_t(r) * stride + o0, k, live);
-      _mm512_mask_cvtepi64_storeu_epi8(out8 + size_t(r) * stride + o0, live,
-                                       _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
-    }
-  }
-}
-
-LMC_AVX512 void RequantClampInt64Avx512(const int32_t* acc, int rows, int cols,
-                                        const int32_t* m, const int32_t* s, const int64_t* b,
-                                        int64_t limit, int64_t* out64, int stride) {
-  const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
-  for (int o0 = 0; o0 < cols; o0 += 8) {
-    const __mmask8 live = internal::Live8(cols, o0);
-    const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
-    for (int r = 0; r < rows; ++r) {
-      const __m512i v = RequantRow(acc + size_t(r) * stride + o0, k, live);
-      _mm512_mask_storeu_epi64(out64 + size_t(r) * stride + o0, live,
-                               _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
-    }
-  }
-}
-
-LMC_AVX512 void RequantAddResidualAvx512(const int32_t* acc, int rows, int cols,
-                                         const int32_t* m, const int32_t* s, const int64_t* b,
-                                         int64_t limit, int32_t* x, int stride) {
-  const __m512i vlo = _mm512_set1_epi64(-limit), vhi = _mm512_set1_epi64(limit);
-  for (int o0 = 0; o0 < cols; o0 += 8) {
-    const __mmask8 live = internal::Live8(cols, o0);
-    const RequantColumns k = LoadRequantColumns(m + o0, s + o0, b + o0, live);
-    for (int r = 0; r < rows; ++r) {
-      int32_t* xr = x + size_t(r) * stride + o0;
-      const __m512i old = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, xr));
-      const __m512i v = _mm512_add_epi64(old, RequantRow(acc + size_t(r) * stride + o0, k, live));
-      _mm512_mask_cvtepi64_storeu_epi32(xr, live, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+      Out* o = out + size_t(r) * stride + o0;
+      __m512i v = RequantRow(acc + size_t(r) * stride + o0, k, live);
+      if constexpr (kTo == RequantTo::kResidual) {
+        v = _mm512_add_epi64(v, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, o)));
+      }
+      v = _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi);
+      if constexpr (kTo == RequantTo::kInt8) _mm512_mask_cvtepi64_storeu_epi8(o, live, v);
+      if constexpr (kTo == RequantTo::kInt64) _mm512_mask_storeu_epi64(o, live, v);
+      if constexpr (kTo == RequantTo::kResidual) _mm512_mask_cvtepi64_storeu_epi32(o, live, v);
     }
   }
 }
@@ -578,14 +558,6 @@ void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int tabl
   portable::FrequenciesFromLogits(logits, table, table_size, freqs);
 }
 
-void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
-                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
-                       int stride) {
-  if (stride == 0) stride = cols;
-  if (HasVnni()) return RequantClampInt64Avx512(acc, rows, cols, m, s, b, limit, out64, stride);
-  portable::RequantClampInt64(acc, rows, cols, m, s, b, limit, out64, stride);
-}
-
 int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
   if (HasVnni()) return CentreRowAvx512(x, d, steps, num);
   return portable::CentreRow(x, d, steps, num);
@@ -594,7 +566,9 @@ int64_t CentreRow(const int32_t* x, int d, int steps, int64_t* num) {
 void RequantInt8(const int32_t* acc, int rows, int cols, const int32_t* m, const int32_t* s,
                  const int64_t* b, int lo, int8_t* out8, int stride) {
   if (stride == 0) stride = cols;
-  if (HasVnni()) return RequantInt8Avx512(acc, rows, cols, m, s, b, lo, out8, stride);
+  if (HasVnni()) {
+    return RequantAvx512<RequantTo::kInt8>(acc, rows, cols, m, s, b, lo, 127, out8, stride);
+  }
   portable::RequantInt8(acc, rows, cols, m, s, b, lo, out8, stride);
 }
 
@@ -602,8 +576,22 @@ void RequantAddResidual(const int32_t* acc, int rows, int cols, const int32_t* m
                         const int32_t* s, const int64_t* b, int64_t limit, int32_t* x,
                         int stride) {
   if (stride == 0) stride = cols;
-  if (HasVnni()) return RequantAddResidualAvx512(acc, rows, cols, m, s, b, limit, x, stride);
+  if (HasVnni()) {
+    return RequantAvx512<RequantTo::kResidual>(acc, rows, cols, m, s, b, -limit, limit, x,
+                                               stride);
+  }
   portable::RequantAddResidual(acc, rows, cols, m, s, b, limit, x, stride);
+}
+
+void RequantClampInt64(const int32_t* acc, int rows, int cols, const int32_t* m,
+                       const int32_t* s, const int64_t* b, int64_t limit, int64_t* out64,
+                       int stride) {
+  if (stride == 0) stride = cols;
+  if (HasVnni()) {
+    return RequantAvx512<RequantTo::kInt64>(acc, rows, cols, m, s, b, -limit, limit, out64,
+                                            stride);
+  }
+  portable::RequantClampInt64(acc, rows, cols, m, s, b, limit, out64, stride);
 }
 
 uint64_t ISqrt(uint64_t v) {
