@@ -343,7 +343,7 @@ void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int tabl
   }
   // sum >= table[0] >= 1. Each symbol gets 1 plus its share of the rest, rounded
   // down; what rounding leaves goes to the most likely symbol. The quotient
-  // through a double product with 1 / sum (the numerator, below 2^45, is an
+  // through a double product with 1 / sum (the numerator, below 2^40, is an
   // exact double and the estimate is within one), then one correction step
   // each way: the integer division's result, several times faster.
   const double inv = 1.0 / static_cast<double>(sum);
@@ -531,7 +531,7 @@ LMC_AVX512 void FrequenciesFromLogitsAvx512(const int64_t* logits, const int32_t
   }
   const int64_t sum = SumLanes(vsum);
   // floor(e * kSpread / sum) through a double product with 1 / sum and one
-  // correction step each way, as the portable loop: the numerator (< 2^45) is
+  // correction step each way, as the portable loop: the numerator (< 2^40) is
   // an exact double and the estimate is within one of the quotient.
   const __m512d inv = _mm512_set1_pd(1.0 / static_cast<double>(sum));
   const __m512i vs = _mm512_set1_epi64(sum), spread = _mm512_set1_epi64(kSpread);

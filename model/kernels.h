@@ -87,7 +87,8 @@ void FrequenciesFromLogits(const int64_t* logits, const int32_t* table, int tabl
 }  // namespace portable
 
 // Whether the AVX-512 paths (F, BW, DQ, VL and VNNI) run on this CPU: MatMul,
-// the requantisations and the attention kernels. LMC_NO_SIMD=1 turns them off.
+// the requantisations, CentreRow, FrequenciesFromLogits and the attention
+// kernels. LMC_NO_SIMD=1 turns them off.
 bool HasVnni();
 
 // FrequenciesFromLogits of model/evaluator.h: 256 logits whose largest minus
