@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 namespace lmc::kernels {
@@ -73,6 +74,78 @@ TEST(KernelsTest, RoundingHelpers) {
   EXPECT_EQ(RoundShift(3, 1), 2);
   EXPECT_EQ(RoundShift(-3, 1), -1);
   EXPECT_EQ(RoundShift(-4, 2), -1);
+}
+
+TEST(KernelsTest, RequantisationsMatchThePortableLoops) {
+  std::mt19937_64 rng(10);
+  for (int cols : {1, 7, 8, 13, 192, 768}) {
+    const int rows = 3;
+    std::vector<int32_t> acc(size_t(rows) * cols), m(cols), s(cols), x(acc.size());
+    std::vector<int64_t> b(cols);
+    for (auto& a : acc) a = static_cast<int32_t>(rng());
+    for (int o = 0; o < cols; ++o) {
+      m[o] = static_cast<int32_t>(rng() % (uint64_t{1} << 31));
+      s[o] = 1 + static_cast<int>(rng() % 62);
+      b[o] = static_cast<int64_t>(rng() % (uint64_t{1} << 61)) - (int64_t{1} << 60);
+    }
+    for (auto& v : x) v = static_cast<int32_t>(int64_t(rng() % (1u << 25)) - (1 << 24));
+    for (int lo : {-127, 0}) {
+      std::vector<int8_t> out(acc.size()), ref(acc.size());
+      RequantInt8(acc.data(), rows, cols, m.data(), s.data(), b.data(), lo, out.data());
+      portable::RequantInt8(acc.data(), rows, cols, m.data(), s.data(), b.data(), lo, ref.data());
+      EXPECT_EQ(out, ref) << cols << " columns";
+    }
+    std::vector<int32_t> got = x, want = x;
+    RequantAddResidual(acc.data(), rows, cols, m.data(), s.data(), b.data(), 1 << 24, got.data());
+    portable::RequantAddResidual(acc.data(), rows, cols, m.data(), s.data(), b.data(), 1 << 24,
+                                 want.data());
+    EXPECT_EQ(got, want) << cols << " columns";
+    for (int64_t limit : {int64_t{1} << 30, int64_t{1} << 62}) {
+      std::vector<int64_t> got64(acc.size(), 3), want64(acc.size(), 3);
+      RequantClampInt64(acc.data(), rows, cols, m.data(), s.data(), b.data(), limit,
+                        got64.data());
+      portable::RequantClampInt64(acc.data(), rows, cols, m.data(), s.data(), b.data(), limit,
+                                  want64.data());
+      EXPECT_EQ(got64, want64) << cols << " columns, limit " << limit;
+    }
+    // A range of columns [c0, cols) of every row in one call: what the whole
+    // call wrote there, and nothing outside it.
+    const int c0 = cols / 3;
+    std::vector<int8_t> part(acc.size(), 99), whole(acc.size());
+    RequantInt8(acc.data(), rows, cols, m.data(), s.data(), b.data(), -127, whole.data());
+    RequantInt8(&acc[c0], rows, cols - c0, &m[c0], &s[c0], &b[c0], -127, &part[c0], cols);
+    std::vector<int32_t> x_part = x;
+    RequantAddResidual(&acc[c0], rows, cols - c0, &m[c0], &s[c0], &b[c0], 1 << 24, &x_part[c0],
+                       cols);
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < cols; ++o) {
+        const size_t at = size_t(r) * cols + o;
+        EXPECT_EQ(part[at], o < c0 ? 99 : whole[at]) << cols << " columns, row " << r;
+        EXPECT_EQ(x_part[at], o < c0 ? x[at] : want[at]) << cols << " columns, row " << r;
+      }
+    }
+  }
+}
+
+// The norm's first half on residual rows (|x| <= 2^24), at the bounds too.
+TEST(KernelsTest, CentreRowMatchesThePortableLoop) {
+  std::mt19937_64 rng(11);
+  for (int d : {1, 7, 8, 13, 192, 768}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<int32_t> x(d);
+      for (auto& v : x) v = static_cast<int32_t>(int64_t(rng() % ((1u << 25) + 1)) - (1 << 24));
+      if (round == 1) std::fill(x.begin(), x.end(), 1 << 24);
+      if (round == 2) {
+        for (int i = 0; i < d; ++i) x[i] = i % 2 ? 1 << 24 : -(1 << 24);
+      }
+      std::vector<int64_t> num(d + 1, 7), ref(d + 1, 7);
+      const int steps = 1 + static_cast<int>(rng() % 64);
+      EXPECT_EQ(CentreRow(x.data(), d, steps, num.data()),
+                portable::CentreRow(x.data(), d, steps, ref.data()))
+          << d << " dims, round " << round;
+      EXPECT_EQ(num, ref) << d << " dims, round " << round;  // and nothing past d
+    }
+  }
 }
 
 }  // namespace
