@@ -144,8 +144,7 @@ void BatchEvaluator::SharedAttention(int layer, int rows) {
     for (int base : {0, d, 2 * d}) {
       const int begin = base + h0 * hd, end = base + h1 * hd;
       kernels::MatMulColumns(z_.data(), rows, L.qkv.packed, begin, end, acc_.data());
-      kernels::RequantInt8(&acc_[begin], rows, end - begin, &L.qkv.m[begin], &L.qkv.s[begin],
-                           &L.qkv.b[begin], -127, &qkv_[begin], 3 * d);
+      ToInt8(L.qkv, rows, 3 * d, begin, end, -127, qkv_.data());
     }
     // Row by row, as in Attention; each thread stores and reads only the
     // keys and values of its own heads.
@@ -177,11 +176,15 @@ void BatchEvaluator::SharedFeedForward(int layer, int rows) {
   helper_->Split([&](int part) {
     const int begin = part == 0 ? 0 : half, end = part == 0 ? half : ff;
     kernels::MatMulColumns(z_.data(), rows, L.ff1.packed, begin, end, acc_.data());
-    kernels::RequantInt8(&acc_[begin], rows, end - begin, &L.ff1.m[begin], &L.ff1.s[begin],
-                         &L.ff1.b[begin], 0, &h_[begin], ff);
+    ToInt8(L.ff1, rows, ff, begin, end, 0, h_.data());
     kernels::MatMulSpan(h_.data(), rows, L.ff2.packed, begin, end, part_[part].data());
   });
   AddParts(size_t(rows) * d);
+}
+
+void BatchEvaluator::ToInt8(const QuantLinear& l, int rows, int cols, int b, int e, int lo,
+                            int8_t* out) {
+  kernels::RequantInt8(&acc_[b], rows, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + b, cols);
 }
 
 void BatchEvaluator::AddParts(size_t n) {
@@ -237,11 +240,8 @@ void BatchEvaluator::Evaluate(std::span<const StreamInput> inputs,
   att_.resize(size_t(rows) * d);
   h_.resize(size_t(rows) * ff);
   for (auto& part : part_) part.resize(size_t(rows) * d);
-  // Requantisation of columns [b, e) of acc_'s rows (of `cols`), every row.
   auto to_int8 = [&](const QuantLinear& l, int cols, int lo, int8_t* out) {
-    return [&, cols, lo, out](int b, int e) {
-      kernels::RequantInt8(&acc_[b], rows, e - b, &l.m[b], &l.s[b], &l.b[b], lo, out + b, cols);
-    };
+    return [&, cols, lo, out](int b, int e) { ToInt8(l, rows, cols, b, e, lo, out); };
   };
   auto add_residual = [&](const QuantLinear& l) {
     return [&](int b, int e) {

@@ -132,6 +132,9 @@ class BatchEvaluator {
   void SharedAttention(int layer, int rows);
   bool ShareFeedForward(int rows) const;
   void SharedFeedForward(int layer, int rows);
+  // Columns [b, e) of acc_'s rows (of `cols` each) requantised to int8 in
+  // [lo, 127], into out's rows (also `cols` apart).
+  void ToInt8(const QuantLinear& l, int rows, int cols, int b, int e, int lo, int8_t* out);
   // acc_[0, n) = part_[0] + part_[1].
   void AddParts(size_t n);
 
