@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string>
@@ -93,11 +94,12 @@ class ChunkDecoder {
   void CodeWithoutModel(size_t max_tokens = SIZE_MAX);
   StreamState* state() { return &state_; }
   // The model inputs for the next step: the next token's, then, when the match
-  // model has a long match, up to kMaxGuesses guesses of the tokens after it
+  // model has a match, up to kMaxGuesses guesses of the tokens after it (one
+  // for each of MatchModel::kGuessLens the match has reached)
   // (speculative decoding: one step evaluates several positions, and the rows
   // whose guesses prove right are used; the state forgets the others). The
   // bytes and the payload are the same as without guesses.
-  static constexpr int kMaxGuesses = 3;
+  static constexpr int kMaxGuesses = std::size(MatchModel::kGuessLens);
   std::span<const int32_t> NextInputs();
   // Decodes the tokens of the last NextInputs' rows (256 frequencies each)
   // while the guesses hold: at least one.
