@@ -36,7 +36,8 @@ uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& param
                                  bool samples) {
   const uint64_t sample_mixing =
       samples ? (kActivities + 16) * kWeightSets * kInputs * 4 + 65536 * 33 * 2 : 0;
-  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2 + sample_mixing;
+  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 2 * 65536 * 33 * 2 +
+         (kWeightSets + kStateWeightSets) * kByteInputs * 4 + sample_mixing;
 }
 
 ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
@@ -44,11 +45,15 @@ ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
       table_shift_(32 - TableBits(chunk_tokens, params)),
       slots_(size_t{16} << TableBits(chunk_tokens, params), kSlotInit),
       weights_(kWeightSets * kByteInputs, 0),
+      state_weights_(kStateWeightSets * kByteInputs, 0),
       apm_order0_(256, params.apm_rate),
-      apm_order1_(65536, params.apm_rate) {
+      apm_order1_(65536, params.apm_rate),
+      apm_model_(65536, params.apm_rate) {
   for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
+  // Both byte mixers start with the transformer's input alone, at weight 1.
   for (int s = 0; s < kWeightSets; ++s) weights_[s * kByteInputs] = 1 << 16;
-  EndByte(0);  // the chunk's first contexts: as if preceded by zero bytes
+  for (int s = 0; s < kStateWeightSets; ++s) state_weights_[s * kByteInputs] = 1 << 16;
+  StartByte();  // the chunk's first contexts: as if preceded by zero bytes
 }
 
 uint32_t ContextMixer::FindBucket(uint32_t hash) {
@@ -105,7 +110,8 @@ int ContextMixer::P1() {
   const int mid = (lo_ + hi_) / 2;
   const uint32_t total = Cum(hi_) - Cum(lo_);
   const uint32_t ones = Cum(hi_) - Cum(mid);
-  x_[0] = Stretch(std::clamp<int>((uint64_t{ones} * 4096 + total / 2) / total, 1, 4095));
+  const int p_model = std::clamp<int>((uint64_t{ones} * 4096 + total / 2) / total, 1, 4095);
+  x_[0] = Stretch(p_model);
   // Context statistics: a bucket per order and nibble, a slot per nibble-tree node.
   const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte
   if (done == 0 || done == 4) {
@@ -122,13 +128,30 @@ int ContextMixer::P1() {
     slot_[i] = bucket_[i] + node;
     x_[1 + i] = Stretch(slots_[slot_[i]] >> 4);
   }
-  x_[contexts_ + 1] = 256;  // the bias
-  if (sample_byte_) return SampleP1();
+  if (sample_byte_) {
+    x_[contexts_ + 1] = 256;  // the bias
+    return SampleP1();
+  }
+  // The transformer's probability as an order-2 context has seen it do.
+  const uint32_t order2 = static_cast<uint32_t>(history_ & 0xFFFF) * 0x9E3779B1u >> 24;
+  x_[kByteContexts + 1] = Stretch(apm_model_.Refine(p_model, c0_ | static_cast<int>(order2 << 8)));
+  x_[kByteContexts + 2] = 256;  // the bias
+  // Two mixers, their stretched outputs averaged: weights by the partial byte,
+  // and by the transformer's confidence, the bit's position and the word state.
+  const int confidence = (x_[0] + 2048) >> 8;  // 0..15
+  const int last = static_cast<int>(history_ & 0xFF);
+  const int word_state = (word_ != 0 ? 1 : 0) | (last == ' ' || last == '\n' ? 2 : 0);
+  state_set_ = (confidence * 8 + done) * 4 + word_state;
   const int32_t* w = &weights_[c0_ * kByteInputs];
-  int64_t dot = 0;
-  for (int i = 0; i < kByteInputs; ++i) dot += int64_t{w[i]} * x_[i];
-  p_mix_ = std::clamp(Squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047))),
-                      1, 4095);
+  const int32_t* v = &state_weights_[state_set_ * kByteInputs];
+  int64_t a = 0, b = 0;
+  for (int i = 0; i < kByteInputs; ++i) {
+    a += int64_t{w[i]} * x_[i];
+    b += int64_t{v[i]} * x_[i];
+  }
+  dot_ = static_cast<int>(std::clamp<int64_t>(a >> 16, -2047, 2047));
+  dot_state_ = static_cast<int>(std::clamp<int64_t>(b >> 16, -2047, 2047));
+  p_mix_ = std::clamp(Squash((dot_ + dot_state_) >> 1), 1, 4095);
   const int a0 = apm_order0_.Refine(p_mix_, c0_);
   const int a1 = apm_order1_.Refine(p_mix_, c0_ | static_cast<int>(history_ & 0xFF) << 8);
   p_ = std::clamp((p_mix_ + a0 + 2 * a1 + 2) >> 2, 1, 4095);
@@ -164,8 +187,8 @@ void ContextMixer::UpdateSampleMixers(int bit) {
   const int32_t ea = (bit << 12) - std::clamp(Squash(m.dot), 1, 4095);
   const int32_t eb = (bit << 12) - std::clamp(Squash(m.dot_shape), 1, 4095);
   for (int i = 0; i < kInputs; ++i) {
-    w[i] += (x_[i] * ea) >> params_.learning_shift;
-    v[i] += (x_[i] * eb) >> params_.learning_shift;
+    w[i] += (x_[i] * ea) >> params_.sample_learning_shift;
+    v[i] += (x_[i] * eb) >> params_.sample_learning_shift;
   }
 }
 
@@ -175,10 +198,16 @@ void ContextMixer::Update(int bit) {
   if (sample_byte_) {
     UpdateSampleMixers(bit);
   } else {
-    // Mixer: a gradient step on the coding cost of the mixer's own prediction.
-    const int32_t err = (bit << 12) - p_mix_;
+    // Each mixer steps on the coding cost of its own prediction.
+    apm_model_.Update(bit);
     int32_t* w = &weights_[c0_ * kByteInputs];
-    for (int i = 0; i < kByteInputs; ++i) w[i] += (x_[i] * err) >> params_.learning_shift;
+    int32_t* v = &state_weights_[state_set_ * kByteInputs];
+    const int32_t ea = (bit << 12) - std::clamp(Squash(dot_), 1, 4095);
+    const int32_t eb = (bit << 12) - std::clamp(Squash(dot_state_), 1, 4095);
+    for (int i = 0; i < kByteInputs; ++i) {
+      w[i] += (x_[i] * ea) >> params_.learning_shift;
+      v[i] += (x_[i] * eb) >> params_.learning_shift;
+    }
   }
   // Context slots: move toward the bit by 1/(n + 1.5).
   for (int i = 0; i < contexts_; ++i) {
@@ -193,22 +222,43 @@ void ContextMixer::Update(int bit) {
   if (c0_ >= 256) EndByte(static_cast<uint8_t>(c0_ - 256));
 }
 
+void ContextMixer::PushLine(uint8_t byte) {
+  if (column_ < kLineColumns) line_[column_++] = byte;
+  if (byte == '\n') {
+    line_.swap(prev_line_);
+    prev_line_len_ = column_;
+    column_ = 0;
+  }
+}
+
 void ContextMixer::EndByte(uint8_t byte) {
   history_ = history_ << 8 | byte;
   if (IsWordByte(byte)) {
     const uint32_t lower = byte >= 'A' && byte <= 'Z' ? byte + 32 : byte;
     word_ = (word_ + lower + 1) * 0x3D4D51CBu;
   } else {
+    if (word_ != 0) last_word_ = word_;
     word_ = 0;
   }
+  PushLine(byte);
+  StartByte();
+}
+
+void ContextMixer::StartByte() {
+  const uint8_t above = column_ < prev_line_len_ ? prev_line_[column_] : 0;
   ctx_hash_[0] = Hash(history_ & 0xFF, 0);
   ctx_hash_[1] = Hash(history_ & 0xFFFF, 1);
   ctx_hash_[2] = Hash(history_ & 0xFFFFFF, 2);
   ctx_hash_[3] = Hash(history_ & 0xFFFFFFFF, 3);
   ctx_hash_[4] = Hash(history_ & 0xFFFFFFFFFFFF, 4);
   ctx_hash_[5] = Hash(uint64_t{word_} << 8 | (history_ & 0xFF), 5);
+  ctx_hash_[6] = Hash(history_, 6);
+  ctx_hash_[7] = Hash(history_ & 0xFFFFFF00, 7);
+  ctx_hash_[8] = Hash(uint64_t{last_word_} << 32 | word_, 8);
+  ctx_hash_[9] = Hash(uint64_t{above} << 8 | (history_ & 0xFF), 9);
+  ctx_hash_[10] = Hash(uint64_t{above} << 8 | static_cast<uint64_t>(column_), 10);
   sample_byte_ = false;
-  contexts_ = kOrders;
+  contexts_ = kByteContexts;
   lo_ = 0;
   hi_ = 256;
   c0_ = 1;

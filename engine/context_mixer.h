@@ -1,13 +1,19 @@
 // The context mixer: the last stage before the range coder. It codes a byte as 8
 // binary decisions (most significant bit first) and predicts each from the
 // transformer's frequency table (already adjusted by the match model) together
-// with adaptive statistics of this chunk: order 1, 2, 3, 4 and 6 contexts and the
-// current word, each in hashed buckets of bit probabilities that learn as the
-// chunk is coded. A logistic mixer weighs the inputs by how well they have done
-// in this chunk, and two adaptive probability maps refine the result. The
-// transformer sees 256 bytes and knows text in general; the statistics learn the
-// vocabulary of this particular input. All integer and a function of the chunk's
-// bytes alone, so encoder and decoder agree exactly. docs/format.md specifies it.
+// with adaptive statistics of this chunk: order 1, 2, 3, 4, 6 and 8 contexts, a
+// sparse one (the three bytes before the last), the current word, the last two
+// words, and two of the text's columns (the byte above in the previous line,
+// with the last byte and with the column), each in hashed buckets of bit
+// probabilities that learn as the chunk is coded; and the transformer's own
+// probability refined in an order-2 context. Two logistic mixers weigh the
+// inputs by how well they have done in this chunk, one with weights chosen by
+// the partial byte, one by the transformer's confidence, the bit's position and
+// the word state; their outputs are averaged and two adaptive probability maps
+// refine the result. The transformer sees 256 bytes and knows text in general;
+// the statistics learn the vocabulary and layout of this particular input. All
+// integer and a function of the chunk's bytes alone, so encoder and decoder
+// agree exactly. docs/format.md specifies it.
 //
 //   ContextMixer cm(chunk_tokens);
 //   per byte: cm.SetFrequencies(freqs);
@@ -28,18 +34,23 @@ namespace lmc {
 // for research tools only (frames do not record them).
 struct MixerParams {
   int counter_limit = 15;    // a slot's count saturates here (at most 15)
-  int learning_shift = 11;   // mixer step: input * error / 2^this
+  int learning_shift = 10;   // byte mixers' step: input * error / 2^this
+  int sample_learning_shift = 11;  // the same for the media sample mixers
   int apm_rate = 6;          // probability maps move 1/2^this toward each bit
   int max_table_bits = 19;   // at most 2^this buckets per chunk
 };
 
 class ContextMixer {
  public:
-  static constexpr int kOrders = 6;                 // a byte token's context inputs
+  static constexpr int kByteContexts = 11;          // a byte token's context inputs
   static constexpr int kSampleContexts = 12;        // a media sample token's
-  static constexpr int kByteInputs = kOrders + 2;   // + transformer + bias
-  static constexpr int kInputs = kSampleContexts + 2;  // a sample token's
+  // + transformer, its refinement in an order-2 context, bias
+  static constexpr int kByteInputs = kByteContexts + 3;
+  static constexpr int kInputs = kSampleContexts + 2;  // a sample token's (+ transformer, bias)
   static constexpr int kWeightSets = 256;           // one per partial byte
+  // The second byte mixer's: transformer confidence (16) x bit (8) x word state (4).
+  static constexpr int kStateWeightSets = 16 * 8 * 4;
+  static constexpr int kLineColumns = 256;          // columns the line contexts see
   static constexpr int kActivities = 32;            // sample tokens: see SetSampleContexts
 
   explicit ContextMixer(uint64_t chunk_tokens, const MixerParams& params = {});
@@ -77,7 +88,12 @@ class ContextMixer {
     int32_t* ShapeRow(int c0) { return &shape_weights[((shape >> 4) * kWeightSets + c0) * kInputs]; }
   };
 
+  // Appends the byte just coded to the history, then StartByte.
   void EndByte(uint8_t byte);
+  // The line contexts' state after `byte`.
+  void PushLine(uint8_t byte);
+  // The next byte's contexts, from the history.
+  void StartByte();
   uint32_t FindBucket(uint32_t hash);
   int SampleP1();
   void UpdateSampleMixers(int bit);
@@ -87,10 +103,14 @@ class ContextMixer {
   std::vector<uint16_t> slots_;  // buckets of 16: a check, then 15 nibble-tree nodes,
                                  // each p (12 bits) << 4 | count (4 bits)
   std::vector<int32_t> weights_;              // [kWeightSets][kByteInputs], 16.16
+  std::vector<int32_t> state_weights_;        // [kStateWeightSets][kByteInputs], 16.16
+  int state_set_ = 0;                         // the current bit's set of those
+  int dot_ = 0, dot_state_ = 0;               // the two byte mixers' stretched outputs
   Apm apm_order0_, apm_order1_;
+  Apm apm_model_;  // the transformer's probability in an order-2 context (an input)
   std::unique_ptr<SampleMixing> sample_;
   bool sample_byte_ = false;                  // the current byte is a sample token
-  int contexts_ = kOrders;                    // context inputs of the current byte
+  int contexts_ = kByteContexts;              // context inputs of the current byte
   // Cumulative frequency of the symbols below s, from cum_ or the spike.
   uint32_t Cum(int s) const;
   std::array<uint32_t, 257> cum_{};           // cumulative frequencies of this byte
@@ -101,6 +121,7 @@ class ContextMixer {
   std::array<uint32_t, kSampleContexts> slot_{};      // slot of the current bit
   // Stretched inputs of the current bit: the table's, the contexts', the
   // bias (kByteInputs of them for a byte token, kInputs for a sample token).
+  static_assert(kByteInputs <= kInputs);
   std::array<int, kInputs> x_{};
   int lo_ = 0, hi_ = 256;  // symbols still possible
   int c0_ = 1;             // 1 followed by the bits coded so far of this byte
@@ -108,6 +129,12 @@ class ContextMixer {
   int p_ = 2048;           // the last prediction
   uint64_t history_ = 0;   // last 8 bytes, most recent in the low byte
   uint32_t word_ = 0;      // hash of the current word, 0 outside words
+  uint32_t last_word_ = 0; // hash of the last word that ended, 0 before any
+  // The current line's and the previous line's first kLineColumns bytes (a
+  // line ends with its '\n', which it includes), and how many of each: the
+  // column, which stops at kLineColumns.
+  std::array<uint8_t, kLineColumns> line_{}, prev_line_{};
+  int column_ = 0, prev_line_len_ = 0;
 };
 
 }  // namespace lmc

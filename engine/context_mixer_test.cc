@@ -1,5 +1,6 @@
 #include "engine/context_mixer.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <random>
@@ -81,6 +82,31 @@ TEST(ContextMixerTest, LearnsRepetitionTheTransformerMisses) {
   EXPECT_LT(CostOf(text) / text.size(), 1.0);
 }
 
+// Lines that each copy the one above with a third of their letters changed
+// at random; `shift`: each copy is also rotated by a random amount, which keeps
+// the bytes to the left of most letters but moves them off their column.
+std::string EditedLines(bool shift) {
+  std::mt19937 rng(11);
+  std::string line(47, 'a'), text;
+  for (char& c : line) c = static_cast<char>('a' + rng() % 26);
+  for (int i = 0; i < 400; ++i) {
+    for (char& c : line) {
+      if (rng() % 3 == 0) c = static_cast<char>('a' + rng() % 26);
+    }
+    if (shift) std::rotate(line.begin(), line.begin() + rng() % line.size(), line.end());
+    text += line + "\n";
+  }
+  return text;
+}
+
+TEST(ContextMixerTest, TheByteAbovePredictsAlignedLines) {
+  // Order-n contexts see the same amount of repetition either way; only the
+  // line contexts (the byte above, with the last byte or the column) tell the
+  // aligned lines apart.
+  const double aligned = CostOf(EditedLines(false)), shifted = CostOf(EditedLines(true));
+  EXPECT_LT(aligned, 0.8 * shifted) << aligned << " " << shifted;
+}
+
 TEST(ContextMixerTest, RandomBytesCostAboutEightBits) {
   std::mt19937 rng(7);
   std::string data(20000, 0);
@@ -132,10 +158,10 @@ TEST(ContextMixerTest, SpikedRowsPredictAsTheirTables) {
 TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
   EXPECT_LT(ContextMixer::MemoryFor(300), ContextMixer::MemoryFor(100000));
   EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 20));
-  EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 24u << 20);
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 26u << 20);
   // Media samples add their mixers and map.
   EXPECT_GT(ContextMixer::MemoryFor(1 << 20, {}, true), ContextMixer::MemoryFor(1 << 20));
-  EXPECT_LE(ContextMixer::MemoryFor(1 << 24, {}, true), 30u << 20);
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24, {}, true), 32u << 20);
 }
 
 // Coding cost in bits of `data` as sample tokens whose contexts are
