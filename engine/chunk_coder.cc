@@ -23,9 +23,11 @@ size_t ModelTokens(size_t n, const media::TokenLayout* layout, uint64_t first) {
 // The frequency row of a token coded without the model: every byte 2^16/256.
 void FlatRow(uint16_t* f) { std::fill(f, f + ModelConfig::kVocab, kTotal / ModelConfig::kVocab); }
 
-// Hands the token's row to the mixer. A flat row is flat but for the byte the
-// match model predicted (if it moved probability there).
+// Hands the token's row and the match model's prediction to the mixer. A flat
+// row is flat but for the byte the match model predicted (if it moved
+// probability there).
 void SetRow(ContextMixer& mixer, const MatchModel& match, const uint16_t* f, bool flat) {
+  mixer.SetMatch(match.predicted(), match.length());
   if (!flat) return mixer.SetFrequencies(f);
   const int b = std::max(0, match.predicted());
   mixer.SetSpikedFrequencies(b, f[b == 0 ? 1 : 0], f[b]);

@@ -37,7 +37,7 @@ uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& param
   const uint64_t sample_mixing =
       samples ? (kActivities + 16) * kWeightSets * kInputs * 4 + 65536 * 33 * 2 : 0;
   return (uint64_t{32} << TableBits(chunk_tokens, params)) + 2 * 65536 * 33 * 2 +
-         (kWeightSets + kStateWeightSets) * kByteInputs * 4 + sample_mixing;
+         (kWeightSets + kStateWeightSets + kMatchWeightSets) * kByteInputs * 4 + sample_mixing;
 }
 
 ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
@@ -46,13 +46,15 @@ ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
       slots_(size_t{16} << TableBits(chunk_tokens, params), kSlotInit),
       weights_(kWeightSets * kByteInputs, 0),
       state_weights_(kStateWeightSets * kByteInputs, 0),
+      match_weights_(kMatchWeightSets * kByteInputs, 0),
       apm_order0_(256, params.apm_rate),
       apm_order1_(65536, params.apm_rate),
       apm_model_(65536, params.apm_rate) {
   for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
-  // Both byte mixers start with the transformer's input alone, at weight 1.
+  // The byte mixers start with the transformer's input alone, at weight 1.
   for (int s = 0; s < kWeightSets; ++s) weights_[s * kByteInputs] = 1 << 16;
   for (int s = 0; s < kStateWeightSets; ++s) state_weights_[s * kByteInputs] = 1 << 16;
+  for (int s = 0; s < kMatchWeightSets; ++s) match_weights_[s * kByteInputs] = 1 << 16;
   StartByte();  // the chunk's first contexts: as if preceded by zero bytes
 }
 
@@ -99,6 +101,12 @@ void ContextMixer::SetSpikedFrequencies(int b, uint32_t f, uint32_t fb) {
   spike_fb_ = fb;
 }
 
+void ContextMixer::SetMatch(int predicted, int length) {
+  match_byte_ = predicted;
+  // 0 (none), then 1..6 for lengths 1, 2-3, 4-7, 8-15, 16-31, 32 and more.
+  match_class_ = predicted < 0 ? 0 : std::bit_width(static_cast<unsigned>(std::clamp(length, 1, 63)));
+}
+
 uint32_t ContextMixer::Cum(int s) const {
   if (spike_ < 0) return cum_[s];
   const uint32_t u = static_cast<uint32_t>(s);
@@ -136,22 +144,31 @@ int ContextMixer::P1() {
   const uint32_t order2 = static_cast<uint32_t>(history_ & 0xFFFF) * 0x9E3779B1u >> 24;
   x_[kByteContexts + 1] = Stretch(apm_model_.Refine(p_model, c0_ | static_cast<int>(order2 << 8)));
   x_[kByteContexts + 2] = 256;  // the bias
-  // Two mixers, their stretched outputs averaged: weights by the partial byte,
-  // and by the transformer's confidence, the bit's position and the word state.
+  // Three mixers, their stretched outputs averaged (the first counted twice):
+  // weights by the partial byte; by the transformer's confidence, the bit's
+  // position and the word state; by the match's length class and the bit it
+  // expects (none once the byte has left the predicted one).
   const int confidence = (x_[0] + 2048) >> 8;  // 0..15
   const int last = static_cast<int>(history_ & 0xFF);
   const int word_state = (word_ != 0 ? 1 : 0) | (last == ' ' || last == '\n' ? 2 : 0);
   state_set_ = (confidence * 8 + done) * 4 + word_state;
+  const int expect = match_byte_ >= 0 && ((match_byte_ | 256) >> (8 - done)) == c0_
+                         ? 1 + ((match_byte_ >> (7 - done)) & 1)
+                         : 0;
+  match_set_ = (match_class_ * 3 + expect) * 8 + done;
   const int32_t* w = &weights_[c0_ * kByteInputs];
   const int32_t* v = &state_weights_[state_set_ * kByteInputs];
-  int64_t a = 0, b = 0;
+  const int32_t* u = &match_weights_[match_set_ * kByteInputs];
+  int64_t a = 0, b = 0, m = 0;
   for (int i = 0; i < kByteInputs; ++i) {
     a += int64_t{w[i]} * x_[i];
     b += int64_t{v[i]} * x_[i];
+    m += int64_t{u[i]} * x_[i];
   }
   dot_ = static_cast<int>(std::clamp<int64_t>(a >> 16, -2047, 2047));
   dot_state_ = static_cast<int>(std::clamp<int64_t>(b >> 16, -2047, 2047));
-  p_mix_ = std::clamp(Squash((dot_ + dot_state_) >> 1), 1, 4095);
+  dot_match_ = static_cast<int>(std::clamp<int64_t>(m >> 16, -2047, 2047));
+  p_mix_ = std::clamp(Squash((2 * dot_ + dot_state_ + dot_match_) >> 2), 1, 4095);
   const int a0 = apm_order0_.Refine(p_mix_, c0_);
   const int a1 = apm_order1_.Refine(p_mix_, c0_ | static_cast<int>(history_ & 0xFF) << 8);
   p_ = std::clamp((p_mix_ + a0 + 2 * a1 + 2) >> 2, 1, 4095);
@@ -202,11 +219,14 @@ void ContextMixer::Update(int bit) {
     apm_model_.Update(bit);
     int32_t* w = &weights_[c0_ * kByteInputs];
     int32_t* v = &state_weights_[state_set_ * kByteInputs];
+    int32_t* u = &match_weights_[match_set_ * kByteInputs];
     const int32_t ea = (bit << 12) - std::clamp(Squash(dot_), 1, 4095);
     const int32_t eb = (bit << 12) - std::clamp(Squash(dot_state_), 1, 4095);
+    const int32_t em = (bit << 12) - std::clamp(Squash(dot_match_), 1, 4095);
     for (int i = 0; i < kByteInputs; ++i) {
       w[i] += (x_[i] * ea) >> params_.learning_shift;
       v[i] += (x_[i] * eb) >> params_.learning_shift;
+      u[i] += (x_[i] * em) >> params_.learning_shift;
     }
   }
   // Context slots: move toward the bit by 1/(n + 1.5).
@@ -259,6 +279,8 @@ void ContextMixer::StartByte() {
   ctx_hash_[10] = Hash(uint64_t{above} << 8 | static_cast<uint64_t>(column_), 10);
   sample_byte_ = false;
   contexts_ = kByteContexts;
+  match_byte_ = -1;
+  match_class_ = 0;
   lo_ = 0;
   hi_ = 256;
   c0_ = 1;

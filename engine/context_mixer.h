@@ -6,17 +6,17 @@
 // words, and two of the text's columns (the byte above in the previous line,
 // with the last byte and with the column), each in hashed buckets of bit
 // probabilities that learn as the chunk is coded; and the transformer's own
-// probability refined in an order-2 context. Two logistic mixers weigh the
-// inputs by how well they have done in this chunk, one with weights chosen by
-// the partial byte, one by the transformer's confidence, the bit's position and
-// the word state; their outputs are averaged and two adaptive probability maps
-// refine the result. The transformer sees 256 bytes and knows text in general;
+// probability refined in an order-2 context. Three logistic mixers weigh the
+// inputs by how well they have done in this chunk, with weights chosen by the
+// partial byte; by the transformer's confidence, the bit's position and the
+// word state; and by the match model's length and expected bit. Their outputs
+// are averaged and two adaptive probability maps refine the result. The transformer sees 256 bytes and knows text in general;
 // the statistics learn the vocabulary and layout of this particular input. All
 // integer and a function of the chunk's bytes alone, so encoder and decoder
 // agree exactly. docs/format.md specifies it.
 //
 //   ContextMixer cm(chunk_tokens);
-//   per byte: cm.SetFrequencies(freqs);
+//   per byte: cm.SetFrequencies(freqs); cm.SetMatch(mm.predicted(), mm.length());
 //             per bit, msb first: p = cm.P1(); code(bit, p); cm.Update(bit);
 #ifndef LMC_ENGINE_CONTEXT_MIXER_H_
 #define LMC_ENGINE_CONTEXT_MIXER_H_
@@ -50,6 +50,8 @@ class ContextMixer {
   static constexpr int kWeightSets = 256;           // one per partial byte
   // The second byte mixer's: transformer confidence (16) x bit (8) x word state (4).
   static constexpr int kStateWeightSets = 16 * 8 * 4;
+  // The third's: match length class (7) x expected bit (none, 0, 1) x bit (8).
+  static constexpr int kMatchWeightSets = 7 * 3 * 8;
   static constexpr int kLineColumns = 256;          // columns the line contexts see
   static constexpr int kActivities = 32;            // sample tokens: see SetSampleContexts
 
@@ -64,6 +66,9 @@ class ContextMixer {
   // The same for a row that is `f` everywhere but `fb` at `b` (a media
   // sample's flat row after the match model), without the running sum.
   void SetSpikedFrequencies(int b, uint32_t f, uint32_t fb);
+  // The match model's prediction for the byte just started (before its first
+  // P1): the byte (-1: none) and the match's length. Without it, none.
+  void SetMatch(int predicted, int length);
   // Makes the byte just started (before its first P1) a media sample token
   // (media/sample_context.h): these kSampleContexts hashes replace the byte
   // contexts, and two mixers weigh the inputs: one with weights chosen by
@@ -104,8 +109,10 @@ class ContextMixer {
                                  // each p (12 bits) << 4 | count (4 bits)
   std::vector<int32_t> weights_;              // [kWeightSets][kByteInputs], 16.16
   std::vector<int32_t> state_weights_;        // [kStateWeightSets][kByteInputs], 16.16
-  int state_set_ = 0;                         // the current bit's set of those
-  int dot_ = 0, dot_state_ = 0;               // the two byte mixers' stretched outputs
+  std::vector<int32_t> match_weights_;        // [kMatchWeightSets][kByteInputs], 16.16
+  int state_set_ = 0, match_set_ = 0;         // the current bit's sets of those
+  int dot_ = 0, dot_state_ = 0, dot_match_ = 0;  // the byte mixers' stretched outputs
+  int match_byte_ = -1, match_class_ = 0;     // SetMatch's byte, length class 0..6
   Apm apm_order0_, apm_order1_;
   Apm apm_model_;  // the transformer's probability in an order-2 context (an input)
   std::unique_ptr<SampleMixing> sample_;

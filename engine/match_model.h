@@ -35,6 +35,8 @@ class MatchModel {
   // The byte the last Adjust predicted, -1 if none (it may have left the row
   // as it was).
   int predicted() const { return predicted_; }
+  // The length of the match behind predicted() (0 when there is none).
+  int length() const { return predicted_ < 0 ? 0 : len_; }
   // Appends the actual byte.
   void Update(uint8_t byte);
   // Guesses of the next bytes, for speculative decoding: what followed the

@@ -106,6 +106,7 @@ TEST(MatchModelTest, GuessesContinueTheMatch) {
   uint8_t g[8];
   feed(mm, line);
   EXPECT_EQ(mm.Guess(g, 3), 0);  // no earlier occurrence
+  EXPECT_EQ(mm.length(), 0);
   // The second occurrence: a match from kMinLen bytes on.
   int fed = 0;
   for (int i = 0; i < 3; ++i) {
@@ -115,6 +116,11 @@ TEST(MatchModelTest, GuessesContinueTheMatch) {
     feed(mm, line.substr(len - 1, 1));
     fed = len;
     ASSERT_EQ(mm.Guess(g, 3), i + 1) << "a match of " << len << " bytes";
+    uint16_t f[256];
+    std::fill(f, f + 256, kTotal / 256);
+    mm.Adjust(f);  // length() is that of the match behind the last Adjust's prediction
+    EXPECT_EQ(mm.predicted(), static_cast<unsigned char>(line[len]));
+    EXPECT_EQ(mm.length(), len);
     EXPECT_EQ(std::string(g, g + i + 1), line.substr(len, i + 1));
   }
   EXPECT_EQ(mm.Guess(g, 2), 2);  // at most max

@@ -4,6 +4,7 @@
 // the command line. Tune on training data only, never on the benchmark corpus.
 //
 //   lmc-mixer-tune MODEL_DIR FILE... -- limit,shift,apm_rate,max_bits ...
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -51,12 +52,20 @@ Sample Prepare(const lmc::IntModel& model, std::string bytes) {
 
 double Cost(const Sample& s, const lmc::MixerParams& p, double* lm_bits) {
   lmc::ContextMixer cm(s.bytes.size(), p);
+  // The match model again, for the mixer's SetMatch (its prediction does not
+  // depend on the row, which the cache already holds adjusted).
+  lmc::MatchModel match;
+  std::vector<uint16_t> scratch(256);
   double bits = 0, lm = 0;
   for (size_t t = 0; t < s.bytes.size(); ++t) {
     const uint16_t* f = &s.freqs[t * 256];
     const uint8_t c = static_cast<uint8_t>(s.bytes[t]);
     lm -= std::log2(f[c] / 65536.0);
     cm.SetFrequencies(f);
+    std::copy(f, f + 256, scratch.begin());
+    match.Adjust(scratch.data());
+    cm.SetMatch(match.predicted(), match.length());
+    match.Update(c);
     for (int k = 7; k >= 0; --k) {
       const int bit = (c >> k) & 1;
       const int p1 = cm.P1();
