@@ -104,7 +104,8 @@ void ContextMixer::SetSpikedFrequencies(int b, uint32_t f, uint32_t fb) {
 void ContextMixer::SetMatch(int predicted, int length) {
   match_byte_ = predicted;
   // 0 (none), then 1..6 for lengths 1, 2-3, 4-7, 8-15, 16-31, 32 and more.
-  match_class_ = predicted < 0 ? 0 : std::bit_width(static_cast<unsigned>(std::clamp(length, 1, 63)));
+  match_class_ =
+      predicted < 0 ? 0 : std::bit_width(static_cast<unsigned>(std::clamp(length, 1, 63)));
 }
 
 uint32_t ContextMixer::Cum(int s) const {

@@ -10,7 +10,8 @@
 // inputs by how well they have done in this chunk, with weights chosen by the
 // partial byte; by the transformer's confidence, the bit's position and the
 // word state; and by the match model's length and expected bit. Their outputs
-// are averaged and two adaptive probability maps refine the result. The transformer sees 256 bytes and knows text in general;
+// are averaged (the first counted twice) and two adaptive probability maps
+// refine the result. The transformer sees 256 bytes and knows text in general;
 // the statistics learn the vocabulary and layout of this particular input. All
 // integer and a function of the chunk's bytes alone, so encoder and decoder
 // agree exactly. docs/format.md specifies it.
@@ -126,8 +127,9 @@ class ContextMixer {
   std::array<uint32_t, kSampleContexts> ctx_hash_{};  // per context, set at byte start
   std::array<uint32_t, kSampleContexts> bucket_{};    // bucket of the current nibble
   std::array<uint32_t, kSampleContexts> slot_{};      // slot of the current bit
-  // Stretched inputs of the current bit: the table's, the contexts', the
-  // bias (kByteInputs of them for a byte token, kInputs for a sample token).
+  // Stretched inputs of the current bit: the table's, the contexts', (bytes)
+  // the table's refined by apm_model_, the bias (kByteInputs of them for a
+  // byte token, kInputs for a sample token).
   static_assert(kByteInputs <= kInputs);
   std::array<int, kInputs> x_{};
   int lo_ = 0, hi_ = 256;  // symbols still possible

@@ -125,9 +125,11 @@ TEST(ContextMixerTest, FollowsTheMatchModelsPrediction) {
   for (char& c : data) c = static_cast<char>(rng());
   std::vector<int> predicted(data.size());
   for (size_t i = 0; i < data.size(); ++i) {
-    predicted[i] = rng() % 10 ? static_cast<unsigned char>(data[i]) : static_cast<int>(rng() % 256);
+    predicted[i] =
+        rng() % 10 ? static_cast<unsigned char>(data[i]) : static_cast<int>(rng() % 256);
   }
-  const double with = CostOf(data, [&](ContextMixer& cm, size_t i) { cm.SetMatch(predicted[i], 20); });
+  const double with =
+      CostOf(data, [&](ContextMixer& cm, size_t i) { cm.SetMatch(predicted[i], 20); });
   const double without = CostOf(data);
   EXPECT_GT(without / data.size(), 7.9);
   // A perfect follower would pay about 0.47 + 0.1 x 8 = 1.3 bits a byte; the
