@@ -30,13 +30,21 @@ int TableBits(uint64_t chunk_tokens, const MixerParams& params) {
   return std::clamp(need, 6, params.max_table_bits);
 }
 
+// Bits of the order-2 hash in the refined transformer input's contexts: fewer
+// for short chunks, whose few bytes would touch little of a large map (and a
+// 1 KB message would spend more time filling it than using it).
+int ModelMapBits(uint64_t chunk_tokens, const MixerParams& params) {
+  return std::clamp(TableBits(chunk_tokens, params) - 10, 2, 8);
+}
+
 }  // namespace
 
 uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& params,
                                  bool samples) {
   const uint64_t sample_mixing =
       samples ? (kActivities + 16) * kWeightSets * kInputs * 4 + 65536 * 33 * 2 : 0;
-  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 2 * 65536 * 33 * 2 +
+  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2 +
+         (uint64_t{256} << ModelMapBits(chunk_tokens, params)) * 33 * 2 +
          (kWeightSets + kStateWeightSets + kMatchWeightSets) * kByteInputs * 4 + sample_mixing;
 }
 
@@ -49,7 +57,8 @@ ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
       match_weights_(kMatchWeightSets * kByteInputs, 0),
       apm_order0_(256, params.apm_rate),
       apm_order1_(65536, params.apm_rate),
-      apm_model_(65536, params.apm_rate) {
+      model_map_shift_(32 - ModelMapBits(chunk_tokens, params)),
+      apm_model_(256 << ModelMapBits(chunk_tokens, params), params.apm_rate) {
   for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
   // The byte mixers start with the transformer's input alone, at weight 1.
   for (int s = 0; s < kWeightSets; ++s) weights_[s * kByteInputs] = 1 << 16;
@@ -142,7 +151,7 @@ int ContextMixer::P1() {
     return SampleP1();
   }
   // The transformer's probability as an order-2 context has seen it do.
-  const uint32_t order2 = static_cast<uint32_t>(history_ & 0xFFFF) * 0x9E3779B1u >> 24;
+  const uint32_t order2 = static_cast<uint32_t>(history_ & 0xFFFF) * 0x9E3779B1u >> model_map_shift_;
   x_[kByteContexts + 1] = Stretch(apm_model_.Refine(p_model, c0_ | static_cast<int>(order2 << 8)));
   x_[kByteContexts + 2] = 256;  // the bias
   // Three mixers, their stretched outputs averaged (the first counted twice):

@@ -115,6 +115,7 @@ class ContextMixer {
   int dot_ = 0, dot_state_ = 0, dot_match_ = 0;  // the byte mixers' stretched outputs
   int match_byte_ = -1, match_class_ = 0;     // SetMatch's byte, length class 0..6
   Apm apm_order0_, apm_order1_;
+  int model_map_shift_;  // 32 - bits of the order-2 hash in apm_model_'s contexts
   Apm apm_model_;  // the transformer's probability in an order-2 context (an input)
   std::unique_ptr<SampleMixing> sample_;
   bool sample_byte_ = false;                  // the current byte is a sample token
