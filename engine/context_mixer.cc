@@ -30,11 +30,24 @@ int TableBits(uint64_t chunk_tokens, const MixerParams& params) {
   return std::clamp(need, 6, params.max_table_bits);
 }
 
-// Bits of the order-2 hash in the refined transformer input's contexts: fewer
-// for short chunks, whose few bytes would touch little of a large map (and a
-// 1 KB message would spend more time filling it than using it).
-int ModelMapBits(uint64_t chunk_tokens, const MixerParams& params) {
-  return std::clamp(TableBits(chunk_tokens, params) - 10, 2, 8);
+// Bits of the order-2 hash in the refined transformer input's contexts, for a
+// chunk of 2^table_bits buckets: fewer for short chunks, whose few bytes would
+// touch little of a large map (and a 1 KB message would spend more time
+// filling it than using it).
+int ModelMapBits(int table_bits) { return std::clamp(table_bits - 10, 2, 8); }
+
+// A mixer's stretched output: its weights (16.16) dotted with the n inputs.
+int Dot(const int32_t* w, const int* x, int n) {
+  int64_t sum = 0;
+  for (int i = 0; i < n; ++i) sum += int64_t{w[i]} * x[i];
+  return static_cast<int>(std::clamp<int64_t>(sum >> 16, -2047, 2047));
+}
+
+// Steps a mixer whose stretched output was `dot` toward `bit`: each weight
+// moves by its input times the coding error, over 2^shift.
+void Train(int32_t* w, const int* x, int n, int dot, int bit, int shift) {
+  const int32_t err = (bit << 12) - std::clamp(Squash(dot), 1, 4095);
+  for (int i = 0; i < n; ++i) w[i] += (x[i] * err) >> shift;
 }
 
 }  // namespace
@@ -43,22 +56,26 @@ uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& param
                                  bool samples) {
   const uint64_t sample_mixing =
       samples ? (kActivities + 16) * kWeightSets * kInputs * 4 + 65536 * 33 * 2 : 0;
-  return (uint64_t{32} << TableBits(chunk_tokens, params)) + 65536 * 33 * 2 +
-         (uint64_t{256} << ModelMapBits(chunk_tokens, params)) * 33 * 2 +
+  const int table_bits = TableBits(chunk_tokens, params);
+  return (uint64_t{32} << table_bits) + 65536 * 33 * 2 +
+         (uint64_t{256} << ModelMapBits(table_bits)) * 33 * 2 +
          (kWeightSets + kStateWeightSets + kMatchWeightSets) * kByteInputs * 4 + sample_mixing;
 }
 
 ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
+    : ContextMixer(params, TableBits(chunk_tokens, params)) {}
+
+ContextMixer::ContextMixer(const MixerParams& params, int table_bits)
     : params_(params),
-      table_shift_(32 - TableBits(chunk_tokens, params)),
-      slots_(size_t{16} << TableBits(chunk_tokens, params), kSlotInit),
+      table_shift_(32 - table_bits),
+      slots_(size_t{16} << table_bits, kSlotInit),
       weights_(kWeightSets * kByteInputs, 0),
       state_weights_(kStateWeightSets * kByteInputs, 0),
       match_weights_(kMatchWeightSets * kByteInputs, 0),
       apm_order0_(256, params.apm_rate),
       apm_order1_(65536, params.apm_rate),
-      model_map_shift_(32 - ModelMapBits(chunk_tokens, params)),
-      apm_model_(256 << ModelMapBits(chunk_tokens, params), params.apm_rate) {
+      model_map_shift_(32 - ModelMapBits(table_bits)),
+      apm_model_(256 << ModelMapBits(table_bits), params.apm_rate) {
   for (size_t b = 0; b < slots_.size(); b += 16) slots_[b] = 0;
   // The byte mixers start with the transformer's input alone, at weight 1.
   for (int s = 0; s < kWeightSets; ++s) weights_[s * kByteInputs] = 1 << 16;
@@ -166,21 +183,12 @@ int ContextMixer::P1() {
                          ? 1 + ((match_byte_ >> (7 - done)) & 1)
                          : 0;
   match_set_ = (match_class_ * 3 + expect) * 8 + done;
-  const int32_t* w = &weights_[c0_ * kByteInputs];
-  const int32_t* v = &state_weights_[state_set_ * kByteInputs];
-  const int32_t* u = &match_weights_[match_set_ * kByteInputs];
-  int64_t a = 0, b = 0, m = 0;
-  for (int i = 0; i < kByteInputs; ++i) {
-    a += int64_t{w[i]} * x_[i];
-    b += int64_t{v[i]} * x_[i];
-    m += int64_t{u[i]} * x_[i];
-  }
-  dot_ = static_cast<int>(std::clamp<int64_t>(a >> 16, -2047, 2047));
-  dot_state_ = static_cast<int>(std::clamp<int64_t>(b >> 16, -2047, 2047));
-  dot_match_ = static_cast<int>(std::clamp<int64_t>(m >> 16, -2047, 2047));
+  dot_ = Dot(&weights_[c0_ * kByteInputs], x_.data(), kByteInputs);
+  dot_state_ = Dot(&state_weights_[state_set_ * kByteInputs], x_.data(), kByteInputs);
+  dot_match_ = Dot(&match_weights_[match_set_ * kByteInputs], x_.data(), kByteInputs);
   p_mix_ = std::clamp(Squash((2 * dot_ + dot_state_ + dot_match_) >> 2), 1, 4095);
   const int a0 = apm_order0_.Refine(p_mix_, c0_);
-  const int a1 = apm_order1_.Refine(p_mix_, c0_ | static_cast<int>(history_ & 0xFF) << 8);
+  const int a1 = apm_order1_.Refine(p_mix_, c0_ | last << 8);
   p_ = std::clamp((p_mix_ + a0 + 2 * a1 + 2) >> 2, 1, 4095);
   return p_;
 }
@@ -188,15 +196,8 @@ int ContextMixer::P1() {
 int ContextMixer::SampleP1() {
   // Two mixers, their stretched outputs averaged; three maps.
   SampleMixing& m = *sample_;
-  const int32_t* w = m.ActivityRow(c0_);
-  const int32_t* v = m.ShapeRow(c0_);
-  int64_t a = 0, b = 0;
-  for (int i = 0; i < kInputs; ++i) {
-    a += int64_t{w[i]} * x_[i];
-    b += int64_t{v[i]} * x_[i];
-  }
-  m.dot = static_cast<int>(std::clamp<int64_t>(a >> 16, -2047, 2047));
-  m.dot_shape = static_cast<int>(std::clamp<int64_t>(b >> 16, -2047, 2047));
+  m.dot = Dot(m.ActivityRow(c0_), x_.data(), kInputs);
+  m.dot_shape = Dot(m.ShapeRow(c0_), x_.data(), kInputs);
   p_mix_ = std::clamp(Squash((m.dot + m.dot_shape) >> 1), 1, 4095);
   const int a0 = apm_order0_.Refine(p_mix_, c0_);
   const int a1 = apm_order1_.Refine(p_mix_, c0_ | m.activity << 8);
@@ -209,14 +210,9 @@ void ContextMixer::UpdateSampleMixers(int bit) {
   // Each mixer steps on the coding cost of its own prediction.
   SampleMixing& m = *sample_;
   m.apm.Update(bit);
-  int32_t* w = m.ActivityRow(c0_);
-  int32_t* v = m.ShapeRow(c0_);
-  const int32_t ea = (bit << 12) - std::clamp(Squash(m.dot), 1, 4095);
-  const int32_t eb = (bit << 12) - std::clamp(Squash(m.dot_shape), 1, 4095);
-  for (int i = 0; i < kInputs; ++i) {
-    w[i] += (x_[i] * ea) >> params_.sample_learning_shift;
-    v[i] += (x_[i] * eb) >> params_.sample_learning_shift;
-  }
+  const int shift = params_.sample_learning_shift;
+  Train(m.ActivityRow(c0_), x_.data(), kInputs, m.dot, bit, shift);
+  Train(m.ShapeRow(c0_), x_.data(), kInputs, m.dot_shape, bit, shift);
 }
 
 void ContextMixer::Update(int bit) {
@@ -227,17 +223,10 @@ void ContextMixer::Update(int bit) {
   } else {
     // Each mixer steps on the coding cost of its own prediction.
     apm_model_.Update(bit);
-    int32_t* w = &weights_[c0_ * kByteInputs];
-    int32_t* v = &state_weights_[state_set_ * kByteInputs];
-    int32_t* u = &match_weights_[match_set_ * kByteInputs];
-    const int32_t ea = (bit << 12) - std::clamp(Squash(dot_), 1, 4095);
-    const int32_t eb = (bit << 12) - std::clamp(Squash(dot_state_), 1, 4095);
-    const int32_t em = (bit << 12) - std::clamp(Squash(dot_match_), 1, 4095);
-    for (int i = 0; i < kByteInputs; ++i) {
-      w[i] += (x_[i] * ea) >> params_.learning_shift;
-      v[i] += (x_[i] * eb) >> params_.learning_shift;
-      u[i] += (x_[i] * em) >> params_.learning_shift;
-    }
+    const int shift = params_.learning_shift;
+    Train(&weights_[c0_ * kByteInputs], x_.data(), kByteInputs, dot_, bit, shift);
+    Train(&state_weights_[state_set_ * kByteInputs], x_.data(), kByteInputs, dot_state_, bit, shift);
+    Train(&match_weights_[match_set_ * kByteInputs], x_.data(), kByteInputs, dot_match_, bit, shift);
   }
   // Context slots: move toward the bit by 1/(n + 1.5).
   for (int i = 0; i < contexts_; ++i) {

@@ -94,6 +94,8 @@ class ContextMixer {
     int32_t* ShapeRow(int c0) { return &shape_weights[((shape >> 4) * kWeightSets + c0) * kInputs]; }
   };
 
+  // The public constructor's, for a table of 2^table_bits buckets.
+  ContextMixer(const MixerParams& params, int table_bits);
   // Appends the byte just coded to the history, then StartByte.
   void EndByte(uint8_t byte);
   // The line contexts' state after `byte`.

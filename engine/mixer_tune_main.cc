@@ -23,7 +23,25 @@ namespace {
 struct Sample {
   std::string bytes;
   std::vector<uint16_t> freqs;  // adjusted by the match model, 256 per byte
+  // Per byte, the match model's prediction (-1: none) and length, for SetMatch.
+  std::vector<int> predicted, length;
 };
+
+// The match model again, for the mixer's SetMatch: its prediction does not
+// depend on the row, which the cache already holds adjusted.
+void FindMatches(Sample* s) {
+  lmc::MatchModel match;
+  std::vector<uint16_t> scratch(256);
+  s->predicted.resize(s->bytes.size());
+  s->length.resize(s->bytes.size());
+  for (size_t t = 0; t < s->bytes.size(); ++t) {
+    std::copy_n(&s->freqs[t * 256], 256, scratch.begin());
+    match.Adjust(scratch.data());
+    s->predicted[t] = match.predicted();
+    s->length[t] = match.length();
+    match.Update(static_cast<uint8_t>(s->bytes[t]));
+  }
+}
 
 Sample Prepare(const lmc::IntModel& model, std::string bytes) {
   Sample s;
@@ -52,20 +70,13 @@ Sample Prepare(const lmc::IntModel& model, std::string bytes) {
 
 double Cost(const Sample& s, const lmc::MixerParams& p, double* lm_bits) {
   lmc::ContextMixer cm(s.bytes.size(), p);
-  // The match model again, for the mixer's SetMatch (its prediction does not
-  // depend on the row, which the cache already holds adjusted).
-  lmc::MatchModel match;
-  std::vector<uint16_t> scratch(256);
   double bits = 0, lm = 0;
   for (size_t t = 0; t < s.bytes.size(); ++t) {
     const uint16_t* f = &s.freqs[t * 256];
     const uint8_t c = static_cast<uint8_t>(s.bytes[t]);
     lm -= std::log2(f[c] / 65536.0);
     cm.SetFrequencies(f);
-    std::copy(f, f + 256, scratch.begin());
-    match.Adjust(scratch.data());
-    cm.SetMatch(match.predicted(), match.length());
-    match.Update(c);
+    cm.SetMatch(s.predicted[t], s.length[t]);
     for (int k = 7; k >= 0; --k) {
       const int bit = (c >> k) & 1;
       const int p1 = cm.P1();
@@ -107,6 +118,7 @@ int main(int argc, char** argv) {
       std::ofstream out(cache, std::ios::binary);
       out.write(reinterpret_cast<const char*>(s.freqs.data()), s.freqs.size() * 2);
     }
+    FindMatches(&s);
     samples.push_back(std::move(s));
     names.push_back(argv[i]);
   }
