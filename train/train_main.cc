@@ -245,6 +245,7 @@ int main(int argc, char** argv) {
   const int64_t warmup = state.value("warmup_steps", 100);
   std::mt19937_64 rng(state["seed"].get<int>() * 1000003ull + state["step"].get<int64_t>());
   const auto t0 = Clock::now();
+  const int64_t tokens_at_start = state["tokens_seen"].get<int64_t>();
   auto last_ckpt = t0;
   const double session_s = absl::GetFlag(FLAGS_session_minutes) * 60;
   double loss_acc = 0;
@@ -283,7 +284,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "step %lld/%lld lr %.2e train %.3f bits/byte %.0f tokens/s\n",
                    static_cast<long long>(step + 1), static_cast<long long>(total), lr,
                    loss_acc / loss_n / std::log(2.0),
-                   double(state["tokens_seen"].get<int64_t>()) /
+                   double(state["tokens_seen"].get<int64_t>() - tokens_at_start) /
                        std::max(1.0, std::chrono::duration<double>(Clock::now() - t0).count()));
       loss_acc = 0, loss_n = 0;
     }
