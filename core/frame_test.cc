@@ -66,7 +66,7 @@ TEST(FrameTest, WrongMagicAndVersion) {
   EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kInvalidArgument);
   // v1: no mixer; v2: media with the model; v3: one sample mixer; v4: six byte
   // contexts, one byte mixer
-  for (int v : {0, 1, 2, 3, 4, kFrameVersion + 1, 255}) {
+  for (int v : {0, 1, 2, 3, 4, 5, kFrameVersion + 1, 255}) {
     g = f;
     g[4] = static_cast<char>(v);
     EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented) << v;

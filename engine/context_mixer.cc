@@ -59,7 +59,8 @@ uint64_t ContextMixer::MemoryFor(uint64_t chunk_tokens, const MixerParams& param
   const int table_bits = TableBits(chunk_tokens, params);
   return (uint64_t{32} << table_bits) + 65536 * 33 * 2 +
          (uint64_t{256} << ModelMapBits(table_bits)) * 33 * 2 +
-         (kWeightSets + kStateWeightSets + kMatchWeightSets) * kByteInputs * 4 + sample_mixing;
+         (kWeightSets + kStateWeightSets + kMatchWeightSets) * kByteInputs * 4 +
+         256 * 4 + 65536 * 2 + sample_mixing;
 }
 
 ContextMixer::ContextMixer(uint64_t chunk_tokens, const MixerParams& params)
@@ -151,7 +152,7 @@ int ContextMixer::P1() {
   const int done = std::bit_width(static_cast<unsigned>(c0_)) - 1;  // bits of this byte
   if (done == 0 || done == 4) {
     // The buckets' cache lines are fetched together rather than one by one.
-    uint32_t h[kSampleContexts];
+    uint32_t h[kMaxContexts];
     for (int i = 0; i < contexts_; ++i) {
       h[i] = ctx_hash_[i] + static_cast<uint32_t>(c0_) * 0x9E3779B1u;
       __builtin_prefetch(&slots_[(h[i] >> table_shift_) * 16]);
@@ -251,6 +252,9 @@ void ContextMixer::PushLine(uint8_t byte) {
 }
 
 void ContextMixer::EndByte(uint8_t byte) {
+  after1_[history_ & 0xFF] = after1_[history_ & 0xFF] << 8 | byte;
+  uint16_t& after2 = after2_[history_ & 0xFFFF];
+  after2 = static_cast<uint16_t>(after2 << 8 | byte);
   history_ = history_ << 8 | byte;
   if (IsWordByte(byte)) {
     const uint32_t lower = byte >= 'A' && byte <= 'Z' ? byte + 32 : byte;
@@ -276,6 +280,8 @@ void ContextMixer::StartByte() {
   ctx_hash_[8] = Hash(uint64_t{last_word_} << 32 | word_, 8);
   ctx_hash_[9] = Hash(uint64_t{above} << 8 | (history_ & 0xFF), 9);
   ctx_hash_[10] = Hash(uint64_t{above} << 8 | static_cast<uint64_t>(column_), 10);
+  ctx_hash_[11] = Hash(uint64_t{after1_[history_ & 0xFF] & 0xFFFFFF} << 8 | (history_ & 0xFF), 11);
+  ctx_hash_[12] = Hash(uint64_t{after2_[history_ & 0xFFFF]} << 8 | (history_ & 0xFF), 12);
   sample_byte_ = false;
   contexts_ = kByteContexts;
   match_byte_ = -1;

@@ -3,8 +3,10 @@
 // transformer's frequency table (already adjusted by the match model) together
 // with adaptive statistics of this chunk: order 1, 2, 3, 4, 6 and 8 contexts, a
 // sparse one (the three bytes before the last), the current word, the last two
-// words, and two of the text's columns (the byte above in the previous line,
-// with the last byte and with the column), each in hashed buckets of bit
+// words, two of the text's columns (the byte above in the previous line, with
+// the last byte and with the column), and two indirect ones (what followed the
+// last byte, and the last two bytes, where they occurred before, with the last
+// byte), each in hashed buckets of bit
 // probabilities that learn as the chunk is coded; and the transformer's own
 // probability refined in an order-2 context. Three logistic mixers weigh the
 // inputs by how well they have done in this chunk, with weights chosen by the
@@ -22,6 +24,7 @@
 #ifndef LMC_ENGINE_CONTEXT_MIXER_H_
 #define LMC_ENGINE_CONTEXT_MIXER_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -43,8 +46,9 @@ struct MixerParams {
 
 class ContextMixer {
  public:
-  static constexpr int kByteContexts = 11;          // a byte token's context inputs
+  static constexpr int kByteContexts = 13;          // a byte token's context inputs
   static constexpr int kSampleContexts = 12;        // a media sample token's
+  static constexpr int kMaxContexts = std::max(kByteContexts, kSampleContexts);
   // + transformer, its refinement in an order-2 context, bias
   static constexpr int kByteInputs = kByteContexts + 3;
   static constexpr int kInputs = kSampleContexts + 2;  // a sample token's (+ transformer, bias)
@@ -127,14 +131,13 @@ class ContextMixer {
   std::array<uint32_t, 257> cum_{};           // cumulative frequencies of this byte
   int spike_ = -1;                            // >= 0: the row is spiked, cum_ unused
   uint32_t spike_f_ = 0, spike_fb_ = 0;
-  std::array<uint32_t, kSampleContexts> ctx_hash_{};  // per context, set at byte start
-  std::array<uint32_t, kSampleContexts> bucket_{};    // bucket of the current nibble
-  std::array<uint32_t, kSampleContexts> slot_{};      // slot of the current bit
+  std::array<uint32_t, kMaxContexts> ctx_hash_{};  // per context, set at byte start
+  std::array<uint32_t, kMaxContexts> bucket_{};    // bucket of the current nibble
+  std::array<uint32_t, kMaxContexts> slot_{};      // slot of the current bit
   // Stretched inputs of the current bit: the table's, the contexts', (bytes)
   // the table's refined by apm_model_, the bias (kByteInputs of them for a
   // byte token, kInputs for a sample token).
-  static_assert(kByteInputs <= kInputs);
-  std::array<int, kInputs> x_{};
+  std::array<int, std::max(kByteInputs, kInputs)> x_{};
   int lo_ = 0, hi_ = 256;  // symbols still possible
   int c0_ = 1;             // 1 followed by the bits coded so far of this byte
   int p_mix_ = 2048;       // the mixer's last prediction
@@ -147,6 +150,10 @@ class ContextMixer {
   // column, which stops at kLineColumns.
   std::array<uint8_t, kLineColumns> line_{}, prev_line_{};
   int column_ = 0, prev_line_len_ = 0;
+  // The indirect contexts' tables: per byte value, the last three bytes that
+  // followed it (most recent in the low byte); per pair of bytes, the last two.
+  std::array<uint32_t, 256> after1_{};
+  std::vector<uint16_t> after2_ = std::vector<uint16_t>(65536);
 };
 
 }  // namespace lmc

@@ -107,6 +107,29 @@ TEST(ContextMixerTest, TheByteAbovePredictsAlignedLines) {
   EXPECT_LT(aligned, 0.8 * shifted) << aligned << " " << shifted;
 }
 
+// Pairs (a, b): a is one of four bytes at random, and b, for each a, takes
+// two values in turn (`alternate`) or one of them at random.
+std::string Followers(bool alternate) {
+  std::mt19937 rng(13);
+  std::array<bool, 4> turn{};
+  std::string data;
+  for (int i = 0; i < 6000; ++i) {
+    const int a = static_cast<int>(rng() % 4);
+    turn[a] = alternate ? !turn[a] : rng() % 2;
+    data += static_cast<char>(0x10 + a);
+    data += static_cast<char>((turn[a] ? 0x21 : 0x31) + a);
+  }
+  return data;
+}
+
+TEST(ContextMixerTest, TheIndirectContextsLearnWhatFollowedBefore) {
+  // Order-n contexts see which b comes next only when the pair before had
+  // the same a; the bytes that followed a before always tell (measured: 2.1
+  // bits a pair, 2.6 without the indirect contexts, 3.1 for random followers).
+  const double alternating = CostOf(Followers(true)), random = CostOf(Followers(false));
+  EXPECT_LT(alternating, 0.8 * random) << alternating << " " << random;
+}
+
 TEST(ContextMixerTest, RandomBytesCostAboutEightBits) {
   std::mt19937 rng(7);
   std::string data(20000, 0);
