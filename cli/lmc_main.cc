@@ -90,7 +90,7 @@ int Usage(int code) {
       "      --modality M  auto (default), bytes, image (PNM/PAM), audio (WAVE PCM) or\n"
       "                    video (Y4M): the front-end; files it does not take are\n"
       "                    coded as bytes\n"
-      "      --chunk N     tokens per independent chunk (default 1048576 bytes,\n"
+      "      --chunk N     tokens per independent chunk (default 2097152 bytes,\n"
       "                    8388608 media tokens; smaller chunks decompress in\n"
       "                    parallel, larger compress better)\n"
       "exit codes: 0 ok, 1 usage or I/O error, 2 corrupt data, 3 other model,\n"

@@ -65,8 +65,8 @@ TEST(FrameTest, WrongMagicAndVersion) {
   g[0] = 'X';
   EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kInvalidArgument);
   // v1: no mixer; v2: media with the model; v3: one sample mixer; v4: six byte
-  // contexts, one byte mixer; v5: no indirect contexts
-  for (int v : {0, 1, 2, 3, 4, 5, kFrameVersion + 1, 255}) {
+  // contexts, one byte mixer; v5: no indirect contexts; v6: 2^19 buckets at most
+  for (int v : {0, 1, 2, 3, 4, 5, 6, kFrameVersion + 1, 255}) {
     g = f;
     g[4] = static_cast<char>(v);
     EXPECT_EQ(ParseFrame(g).status().code(), absl::StatusCode::kUnimplemented) << v;

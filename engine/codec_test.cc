@@ -116,15 +116,15 @@ TEST(CodecTest, ChunksAreEqual) {
   EXPECT_EQ(single->header.chunk_tokens, 1000u);
 }
 
-// Without a chunk size, bytes are cut every 2^20 tokens and a media front-end's
+// Without a chunk size, bytes are cut every 2^21 tokens and a media front-end's
 // token stream every 2^23, so that a photo's contexts learn from all of it.
 TEST(CodecTest, DefaultChunksByFrontEnd) {
   auto m = Tiny();
   const std::string pixels = RandomBytes(1500 * 1000, 4);
-  auto bytes = PlanCompress(*m, pixels, 0);
+  auto bytes = PlanCompress(*m, pixels + pixels, 0);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   EXPECT_EQ(bytes->header.front_end, FrontEnd::kBytes);
-  EXPECT_EQ(bytes->chunks.size(), 2u);
+  EXPECT_EQ(bytes->chunks.size(), 2u);  // 3,000,000 bytes > 2^21
   auto image = PlanCompress(*m, "P5\n1500 1000\n255\n" + pixels, 0);
   ASSERT_TRUE(image.ok()) << image.status();
   EXPECT_EQ(image->header.front_end, FrontEnd::kImage);

@@ -41,7 +41,7 @@ struct MixerParams {
   int learning_shift = 10;   // byte mixers' step: input * error / 2^this
   int sample_learning_shift = 11;  // the same for the media sample mixers
   int apm_rate = 6;          // probability maps move 1/2^this toward each bit
-  int max_table_bits = 19;   // at most 2^this buckets per chunk
+  int max_table_bits = 21;   // at most 2^this buckets per chunk
 };
 
 class ContextMixer {

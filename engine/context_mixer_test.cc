@@ -201,11 +201,12 @@ TEST(ContextMixerTest, SpikedRowsPredictAsTheirTables) {
 
 TEST(ContextMixerTest, MemoryGrowsWithChunkUpToACap) {
   EXPECT_LT(ContextMixer::MemoryFor(300), ContextMixer::MemoryFor(100000));
-  EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 20));
-  EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 26u << 20);
+  EXPECT_EQ(ContextMixer::MemoryFor(1 << 24), ContextMixer::MemoryFor(1 << 21));
+  EXPECT_LT(ContextMixer::MemoryFor(1 << 20), ContextMixer::MemoryFor(1 << 21));
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24), 73u << 20);  // 64 MiB of buckets
   // Media samples add their mixers and map.
   EXPECT_GT(ContextMixer::MemoryFor(1 << 20, {}, true), ContextMixer::MemoryFor(1 << 20));
-  EXPECT_LE(ContextMixer::MemoryFor(1 << 24, {}, true), 32u << 20);
+  EXPECT_LE(ContextMixer::MemoryFor(1 << 24, {}, true), 78u << 20);
 }
 
 // Coding cost in bits of `data` as sample tokens whose contexts are

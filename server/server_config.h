@@ -12,15 +12,15 @@
 //   --sample_workers N       threads coding media samples, which need no model
 //                            step (0, the default: as many as workers)
 //   --max_media_chunks N     media chunks in progress at once, each holding
-//                            about 25 bytes a token (up to 200 MB for a 2^23-
+//                            about 31 bytes a token (up to 260 MB for a 2^23-
 //                            token chunk) until done (0: 2 x sample threads)
 //   --chunk_tokens N         chunk size of the frames the server makes (0,
-//                            the default: 2^20 for bytes, 2^23 for media)
+//                            the default: 2^21 for bytes, 2^23 for media)
 //   --max_stream_media_bytes N   CompressStream gathers a media file (image,
 //                            audio, video) up to N bytes into one frame, so
 //                            its front-end sees all of it (64 MiB; 0: never);
 //                            other input is framed every chunk_tokens bytes
-//                            (2^20 if 0)
+//                            (2^21 if 0)
 //   --max_message_bytes N    unary request size limit (4 MiB)
 //   --max_output_bytes N     largest decompressed frame the server will produce
 //   --drain_seconds N        on SIGTERM, how long in-flight calls may take

@@ -24,7 +24,7 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   EXPECT_EQ(c->max_message_bytes, 4 << 20);
   EXPECT_EQ(c->max_stream_media_bytes, uint64_t{64} << 20);
   EXPECT_EQ(c->device, "cpu");
-  EXPECT_EQ(c->chunk_tokens, 0u);  // the codec's defaults: 2^20 bytes, 2^23 media tokens
+  EXPECT_EQ(c->chunk_tokens, 0u);  // the codec's defaults: 2^21 bytes, 2^23 media tokens
   auto gpu = Parse({"--device", "cuda:1"});
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   EXPECT_EQ(gpu->device, "cuda:1");
