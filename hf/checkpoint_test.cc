@@ -102,6 +102,36 @@ TEST(CheckpointTest, Qwen2HasQkvBiases) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Transformers 5 writes {"rope_parameters": {"rope_type", "rope_theta", ...}}
+// where earlier versions wrote "rope_theta" and "rope_scaling".
+TEST(CheckpointTest, RopeParametersOfTransformers5) {
+  json legacy = LlamaConfig();
+  legacy["rope_theta"] = 500000.0;
+  legacy["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                            {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 16}};
+  json v5 = LlamaConfig();
+  v5.erase("rope_theta");
+  v5["rope_parameters"] = legacy["rope_scaling"];
+  v5["rope_parameters"]["rope_theta"] = 500000.0;
+  for (const json& c : {legacy, v5}) {
+    absl::StatusOr<HfConfig> got = HfConfig::FromJson(c.dump());
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->rope_theta, 500000.0);
+    EXPECT_EQ(got->rope_scaling.type, "llama3");
+    EXPECT_EQ(got->rope_scaling.factor, 8.0);
+    EXPECT_EQ(got->rope_scaling.original_max_positions, 16);
+  }
+  json plain = LlamaConfig();
+  plain.erase("rope_theta");
+  plain["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 250000.0}};
+  absl::StatusOr<HfConfig> got = HfConfig::FromJson(plain.dump());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->rope_theta, 250000.0);
+  EXPECT_TRUE(got->rope_scaling.type.empty());
+  plain["rope_parameters"]["rope_type"] = "yarn";
+  EXPECT_EQ(HfConfig::FromJson(plain.dump()).status().code(), absl::StatusCode::kUnimplemented);
+}
+
 TEST(CheckpointTest, HalfPrecisionAndShards) {
   const Tensors src = LlamaTensors();
   for (const char* dtype : {"F16", "BF16"}) {

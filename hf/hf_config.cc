@@ -79,7 +79,14 @@ absl::Status ReadLlama(const json& j, HfConfig* c) {
   }
   if (c->head_dim % 2 != 0) return Bad("head_dim is odd; rotary embeddings need pairs");
   c->norm_eps = Number(j, "rms_norm_eps", 1e-6);
-  c->rope_theta = Number(j, "rope_theta", 10000);
+  // Transformers 5 writes rope_theta and the scaling into one
+  // "rope_parameters" object; earlier versions write "rope_theta" and
+  // "rope_scaling" (null for none). Both are read, the newer first.
+  const json none = json::object();
+  const json& rope = j.contains("rope_parameters") && j["rope_parameters"].is_object()
+                         ? j["rope_parameters"]
+                         : none;
+  c->rope_theta = Number(rope, "rope_theta", Number(j, "rope_theta", 10000));
   c->tied_embeddings = Flag(j, "tie_word_embeddings", false);
   c->qkv_bias = c->name == "Qwen2ForCausalLM" || Flag(j, "attention_bias", false);
   if (Flag(j, "mlp_bias", false)) return absl::UnimplementedError("config.json: mlp_bias is not supported");
@@ -94,9 +101,10 @@ absl::Status ReadLlama(const json& j, HfConfig* c) {
       Flag(j, "use_sliding_window", c->name == "MistralForCausalLM")) {
     return absl::UnimplementedError("config.json: sliding-window attention is not supported yet");
   }
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const json& r = j["rope_scaling"];
-    std::string type;
+  const bool scaled = j.contains("rope_scaling") && j["rope_scaling"].is_object();
+  if (scaled || !rope.empty()) {
+    const json& r = scaled ? j["rope_scaling"] : rope;
+    std::string type = "default";
     for (const char* key : {"rope_type", "type"}) {
       if (r.contains(key) && r[key].is_string()) type = r[key].get<std::string>();
     }

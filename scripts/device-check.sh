@@ -49,6 +49,9 @@ step() { echo; echo "=== $*"; }
 
 step "machine"
 nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
+grep -m1 PRETTY_NAME /etc/os-release || true
+echo "$(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+for t in nvcc g++ c++ cmake ninja "$PY"; do echo "$t: $(command -v "$t" || echo MISSING)"; done
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
 nvcc --version 2>/dev/null | tail -1 || true
 g++ --version | head -1
@@ -58,7 +61,12 @@ mkdir -p "$R"
 for d in "$DEV"/debs/*.deb; do dpkg -x "$d" "$R"; done
 LIB="$R/usr/lib/x86_64-linux-gnu"
 TORCH_CMAKE="$("$PY" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
-CUDA_ARGS=(-DLMC_WITH_CUDA=ON -DCUDAToolkit_ROOT=/usr/local/cuda)
+# The toolkit that holds nvcc (torch's CMake config enables CUDA as a language).
+CUDA_ROOT=/usr/local/cuda
+command -v nvcc >/dev/null && CUDA_ROOT="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
+export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+CUDA_ARGS=(-DLMC_WITH_CUDA=ON -DCUDAToolkit_ROOT="$CUDA_ROOT" -DCMAKE_CUDA_COMPILER="$CUDA_ROOT/bin/nvcc"
+           -DCMAKE_CUDA_ARCHITECTURES=90)
 [[ "$DEVICE" == cpu ]] && CUDA_ARGS=(-DLMC_WITH_CUDA=OFF)
 t0=$(date +%s)
 if cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMC_HF_ONLY=ON \
@@ -69,6 +77,7 @@ if cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMC_HF_ONL
      lmc-hf-logits; then
   echo "built in $(( $(date +%s) - t0 )) s"
 else
+  grep -n -i -B2 -A8 'error' "$BUILD.cmake.log" | head -80
   tail -40 "$BUILD.cmake.log"
   echo "FAILED: build"
   exit 1
@@ -80,17 +89,24 @@ step "a. LibTorch backend = CPU kernels (torch_backend_test; CUDA rows run when 
 "$BUILD/hf/hf_int_test" --gtest_brief=1 || failed+=(hf_int_test)
 
 step "b. float loaders against transformers"
-# lmc-hf-logits runs with the Debian libraries; python without them.
-(unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/device-check-transformers.py" "$BUILD/hf/lmc-hf-logits") ||
+# lmc-hf-logits runs with the Debian libraries (a wrapper sets the path for it
+# alone); python without them.
+printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$LD_LIBRARY_PATH" "$BUILD/hf/lmc-hf-logits" \
+  >"$BUILD/lmc-hf-logits.sh"
+chmod +x "$BUILD/lmc-hf-logits.sh"
+(unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/device-check-transformers.py" "$BUILD/lmc-hf-logits.sh") ||
   failed+=(transformers)
 
 step "c. GPT-2-small shape: frames and speed against batch size ($DEVICE)"
 CK=/tmp/lmc-gpt2s
 if (unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/random-hf-checkpoint.py" "$CK" --shape gpt2 \
       --tokenizer "$DEV/gpt2-tokenizer.json"); then
-  cat "$ROOT"/README.md "$ROOT"/docs/*.md "$ROOT"/hf/*.cc | head -c "${LMC_CHECK_BYTES:-65536}" >/tmp/lmc-input.txt
+  # 32 KB in chunks of 256 tokens: about 48 chunks, so that a batch of 64
+  # holds them all; the largest batch first, as the smallest takes longest.
+  cat "$ROOT"/README.md "$ROOT"/docs/*.md "$ROOT"/hf/*.cc | head -c "${LMC_CHECK_BYTES:-32768}" >/tmp/lmc-input.txt
   "$BUILD/hf/lmc-device-bench" --convert "$CK" --context 1024 --input /tmp/lmc-input.txt \
-    --device "$DEVICE" --batches "${LMC_CHECK_BATCHES:-1,4,16,64}" || failed+=(lmc-device-bench)
+    --chunk "${LMC_CHECK_CHUNK:-256}" --device "$DEVICE" --batches "${LMC_CHECK_BATCHES:-64,16,4,1}" ||
+    failed+=(lmc-device-bench)
 else
   failed+=(random-checkpoint)
 fi
