@@ -39,6 +39,11 @@ class HfBackend {
   virtual ~HfBackend() = default;
   // "cpu" for the kernels, "torch:<device>" for LibTorch.
   virtual std::string name() const = 0;
+  // Whether chunks are better stepped in one wide group than spread over
+  // threads in narrow ones: true for a LibTorch device, whose steps cost
+  // kernel launches more than arithmetic; false for the kernels, which run
+  // one group a core.
+  virtual bool WideGroups() const { return false; }
   // Key/value cache bytes of one chunk with room for `positions`.
   virtual size_t CacheBytes(int positions) const = 0;
   // A group of rooms.size() chunks, chunk i with room for rooms[i] positions.

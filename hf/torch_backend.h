@@ -39,6 +39,7 @@ class TorchBackend : public HfBackend {
 
   std::string name() const override;
   size_t CacheBytes(int positions) const override;
+  bool WideGroups() const override { return true; }
   absl::StatusOr<std::unique_ptr<ChunkGroup>> Start(
       std::span<const int> rooms) const override;
 

@@ -84,10 +84,15 @@ else
 fi
 export LD_LIBRARY_PATH="$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
+# LMC_CHECK_STEPS: which of a, b and c to run (all by default).
+STEPS="${LMC_CHECK_STEPS:-abc}"
+[[ "$STEPS" == *a* ]] && {
 step "a. LibTorch backend = CPU kernels (torch_backend_test; CUDA rows run when a GPU is seen)"
 "$BUILD/hf/torch_backend_test" || failed+=(torch_backend_test)
 "$BUILD/hf/hf_int_test" --gtest_brief=1 || failed+=(hf_int_test)
+}
 
+[[ "$STEPS" == *b* ]] && {
 step "b. float loaders against transformers"
 # lmc-hf-logits runs with the Debian libraries (a wrapper sets the path for it
 # alone); python without them.
@@ -96,7 +101,9 @@ printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$LD_LIBRARY_PATH" "$B
 chmod +x "$BUILD/lmc-hf-logits.sh"
 (unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/device-check-transformers.py" "$BUILD/lmc-hf-logits.sh") ||
   failed+=(transformers)
+}
 
+[[ "$STEPS" == *c* ]] && {
 step "c. GPT-2-small shape: frames and speed against batch size ($DEVICE)"
 CK=/tmp/lmc-gpt2s
 if (unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/random-hf-checkpoint.py" "$CK" --shape gpt2 \
@@ -110,6 +117,7 @@ if (unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/random-hf-checkpoint.py" "$CK" -
 else
   failed+=(random-checkpoint)
 fi
+}
 
 step "result"
 if ((${#failed[@]})); then
