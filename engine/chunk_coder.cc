@@ -43,6 +43,11 @@ void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_
   }
 }
 
+uint64_t ChunkCoderMemory(uint64_t tokens, bool media) {
+  return ContextMixer::MemoryFor(tokens, {}, media) +
+         (uint64_t{4} << MatchModel::kHashBits) + 2 * tokens;
+}
+
 ChunkEncoder::ChunkEncoder(const IntModel& model, std::string_view chunk,
                            const media::TokenLayout* layout, uint64_t first_token)
     : chunk_(chunk),

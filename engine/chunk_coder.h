@@ -41,6 +41,11 @@ namespace lmc {
 // before target t, and BOS opens the chunk.
 void ChunkInputs(std::string_view chunk, size_t at, size_t n, std::vector<int32_t>* inputs);
 
+// About the bytes a chunk coder of `tokens` tokens holds (its context tables,
+// match model and bytes; `media`: with sample contexts). The scheduler admits
+// chunks by it (SchedulerOptions::memory_budget_bytes).
+uint64_t ChunkCoderMemory(uint64_t tokens, bool media);
+
 class ChunkEncoder {
  public:
   // `layout`: the stream is a media front-end's (outliving the encoder), and

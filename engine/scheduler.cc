@@ -17,6 +17,7 @@ struct Scheduler::Job {
   std::vector<uint32_t> tokens;                    // decode
   std::shared_ptr<const media::TokenLayout> layout;  // media streams only
   std::vector<uint64_t> first;                     // first token of each chunk
+  std::vector<uint64_t> memory;                    // ChunkCoderMemory of each chunk
   Check check;
   Done done;
   std::vector<std::string> results;
@@ -38,12 +39,20 @@ struct Scheduler::MediaSlot {
   ~MediaSlot() { s->ReleaseMediaSlot(); }
 };
 
+// Holds a chunk's ChunkCoderMemory against the budget while it is in progress.
+struct Scheduler::MemoryHold {
+  Scheduler* s;
+  uint64_t bytes;
+  ~MemoryHold() { s->ReleaseMemory(bytes); }
+};
+
 struct Scheduler::Running {
   std::shared_ptr<Job> job;
   size_t index;
   std::unique_ptr<ChunkEncoder> enc;
   std::unique_ptr<ChunkDecoder> dec;
   std::unique_ptr<MediaSlot> media;  // media chunks only
+  std::unique_ptr<MemoryHold> memory;
   bool complete = false;  // coded and handed to the job
   bool done() const { return enc ? enc->done() : dec->done(); }
   bool needs_model() const { return enc ? enc->needs_model() : dec->needs_model(); }
@@ -99,10 +108,29 @@ bool Scheduler::WaitsForMediaPlaceLocked(const Job& job) const {
   return job.layout != nullptr && media_running_ >= max_media_;
 }
 
+bool Scheduler::FitsLocked(uint64_t bytes) const {
+  const uint64_t used = memory_in_use_.load();
+  return opt_.memory_budget_bytes == 0 || used == 0 || used + bytes <= opt_.memory_budget_bytes;
+}
+
+// As the admission loop in WorkerLoop goes: finished chunks are dropped, media
+// chunks without a place are passed, and the first other chunk is admitted if
+// it fits the memory budget, or else stops the loop.
 bool Scheduler::AdmittableLocked() const {
-  return std::any_of(queue_.begin(), queue_.end(), [&](const auto& e) {
-    return e.first->finished || !WaitsForMediaPlaceLocked(*e.first);
-  });
+  for (const auto& [job, index] : queue_) {
+    if (job->finished) return true;
+    if (WaitsForMediaPlaceLocked(*job)) continue;
+    return FitsLocked(job->memory[index]);
+  }
+  return false;
+}
+
+void Scheduler::ReleaseMemory(uint64_t bytes) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    memory_in_use_ -= bytes;
+  }
+  cv_.notify_all();  // a worker may now admit the chunk that waited for memory
 }
 
 void Scheduler::Complete(Running& r) {
@@ -189,6 +217,11 @@ absl::Status Scheduler::Enqueue(std::shared_ptr<Job> job) {
   const size_t n = job->size();
   job->results.resize(n);
   job->remaining = n;
+  job->memory.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    job->memory[i] = ChunkCoderMemory(job->decode ? job->tokens[i] : job->chunks[i].size(),
+                                      job->layout != nullptr);
+  }
   job->submitted = std::chrono::steady_clock::now();
   if (n == 0) {
     job->Finish(std::vector<std::string>{});
@@ -271,15 +304,18 @@ void Scheduler::WorkerLoop() {
           ++it;
           continue;
         }
+        if (!FitsLocked(job->memory[i])) break;  // it waits, and what is behind it
         it = queue_.erase(it);
         if (observer_) {
           observer_->Admitted(std::chrono::duration<double>(now - job->submitted).count());
         }
-        Running r{job, i, nullptr, nullptr, nullptr};
+        Running r{job, i, nullptr, nullptr, nullptr, nullptr};
         if (job->layout != nullptr) {
           ++media_running_;
           r.media.reset(new MediaSlot{this});  // not a temporary: its destructor releases
         }
+        memory_in_use_ += job->memory[i];
+        r.memory.reset(new MemoryHold{this, job->memory[i]});
         if (job->decode) {
           r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i],
                                                  job->layout.get(), job->first[i]);

@@ -56,6 +56,10 @@ struct SchedulerOptions {
   int sample_workers = 0;      // threads coding media sample tails (0: workers)
   int max_media_chunks = 0;    // media chunks in progress at once (0: 2 x sample threads)
   size_t sample_slice_tokens = 1 << 15;  // tail tokens coded between two polls of `check`
+  // The chunks in progress hold at most this much (ChunkCoderMemory: up to
+  // 73 MiB for a 2 MiB byte chunk); the next chunk in line waits, and nothing
+  // passes it. A chunk larger than the budget runs alone. 0: no bound.
+  uint64_t memory_budget_bytes = 0;
 };
 
 // What a scheduler reports as it works, for metrics. Called on worker threads,
@@ -95,20 +99,26 @@ class Scheduler {
   // no lock: `check` may call it.
   size_t media_chunks() const;
   const IntModel& model() const { return model_; }
+  // Bytes the chunks in progress hold (ChunkCoderMemory). Takes no lock.
+  uint64_t memory_in_use() const { return memory_in_use_.load(); }
 
  private:
   struct Job;
   struct Running;
   struct MediaSlot;
+  struct MemoryHold;
   absl::Status Enqueue(std::shared_ptr<Job> job);
   // Whether the job's chunks are media and every media place is taken (they
   // wait; other work passes them). Requires mu_.
   bool WaitsForMediaPlaceLocked(const Job& job) const;
+  // Whether `bytes` more fit the memory budget now. Requires mu_.
+  bool FitsLocked(uint64_t bytes) const;
   // Whether a worker with an empty batch has something to admit. Requires mu_.
   bool AdmittableLocked() const;
   // Hands the chunk's result to its job (DATA_LOSS fails the job).
   static void Complete(Running& r);
   void ReleaseMediaSlot();
+  void ReleaseMemory(uint64_t bytes);
   // Removes queued chunks of finished jobs and of jobs whose check fails; returns
   // the latter (to be finished outside the lock). Requires mu_.
   std::vector<std::pair<std::shared_ptr<Job>, absl::Status>> PurgeLocked();
@@ -127,6 +137,7 @@ class Scheduler {
   std::deque<std::unique_ptr<Running>> tails_;  // waiting for a sample thread
   std::atomic<size_t> media_running_{0};        // admitted media chunks; written under mu_
   size_t max_media_ = 0;
+  std::atomic<uint64_t> memory_in_use_{0};  // ChunkCoderMemory of admitted chunks; written under mu_
   bool stopping_ = false;
   std::atomic<size_t> running_{0};  // chunks in all workers' batches
   // Runs one WorkerLoop per worker, each for the scheduler's lifetime.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/frame.h"
+#include "engine/chunk_coder.h"
 #include "engine/codec.h"
 #include "media/media_codec.h"
 #include "gtest/gtest.h"
@@ -317,6 +318,41 @@ TEST(SchedulerTest, MediaChunksBeyondTheLimitWait) {
     }
   }
   EXPECT_EQ(most.load(), 1u);
+}
+
+// A memory budget bounds what the chunks in progress hold, across workers:
+// with room for one and a half chunks they run one at a time, and a chunk
+// larger than the budget runs alone. Without one, a worker takes two of the
+// four at once. The payloads are local mode's every time.
+TEST(SchedulerTest, AMemoryBudgetBoundsTheChunksInProgress) {
+  auto m = Tiny();
+  const std::string in = Text(6000, 11);
+  const std::vector<std::string_view> chunks = Cut(in, 1500);
+  const uint64_t one = ChunkCoderMemory(1500, false);
+  CodecOptions local;
+  local.threads = 1;
+  const std::vector<std::string> want = EncodeChunks(*m, chunks, local);
+  for (const uint64_t budget : {one + one / 2, uint64_t{1}, uint64_t{0}}) {
+    Scheduler s(*m, {.workers = 2, .memory_budget_bytes = budget});
+    std::atomic<uint64_t> most{0};
+    auto check = [&]() -> absl::Status {
+      uint64_t now = s.memory_in_use(), seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      return absl::OkStatus();
+    };
+    Result enc = RunEncode(s, chunks, check);
+    ASSERT_TRUE(enc.ok()) << enc.status();
+    EXPECT_EQ(*enc, want) << budget;
+    if (budget > 0) {
+      EXPECT_EQ(most.load(), one) << budget;
+    } else {
+      EXPECT_GE(most.load(), 2 * one);
+    }
+    Result back = RunDecode(s, *enc, {1500, 1500, 1500, 1500});
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ((*back)[0] + (*back)[1] + (*back)[2] + (*back)[3], in);
+  }
 }
 
 // A short chunk finishes steps before its long sibling and must leave the batch

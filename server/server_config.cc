@@ -1,11 +1,15 @@
 #include "server/server_config.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "core/frame.h"
+#include "core/status_macros.h"
 
 namespace lmc {
 namespace {
@@ -35,6 +39,26 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+uint64_t ParseCgroupMemoryLimit(std::string_view text) {
+  text = Trim(text);
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && end == text.data() + text.size() ? v : 0;
+}
+
+uint64_t AutoChunkMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  uint64_t limit = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                                         : uint64_t{8} << 30;
+  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream f(path);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const uint64_t cgroup = ParseCgroupMemoryLimit(text);
+    if (cgroup > 0 && cgroup < limit) limit = cgroup;
+  }
+  return limit / 2;
+}
+
 absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::string_view value) {
   if (key == "listen") {
     c->listen = std::string(value);
@@ -58,6 +82,14 @@ absl::Status ApplyServerOption(ServerConfig* c, std::string_view key, std::strin
     return ParseNumber(key, value, 0, &c->scheduler.sample_workers);  // 0: workers
   } else if (key == "max_media_chunks") {
     return ParseNumber(key, value, 0, &c->scheduler.max_media_chunks);  // 0: 2 x sample threads
+  } else if (key == "chunk_memory_mb") {
+    if (value == "auto") {
+      c->scheduler.memory_budget_bytes = AutoChunkMemory();
+      return absl::OkStatus();
+    }
+    uint64_t mb = 0;
+    LMC_RETURN_IF_ERROR(ParseNumber<uint64_t>(key, value, 0, &mb, uint64_t{1} << 40));
+    c->scheduler.memory_budget_bytes = mb << 20;
   } else if (key == "chunk_tokens") {
     return ParseNumber<uint32_t>(key, value, 0, &c->chunk_tokens, kMaxChunkTokens);  // 0: by front-end
   } else if (key == "max_stream_media_bytes") {
@@ -111,6 +143,7 @@ absl::Status LoadServerConfigFile(ServerConfig* config, const std::string& path)
 
 absl::StatusOr<ServerConfig> ParseServerFlags(int argc, char** argv) {
   ServerConfig c;
+  c.scheduler.memory_budget_bytes = AutoChunkMemory();  // --chunk_memory_mb=auto
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (!a.starts_with("--")) {

@@ -14,6 +14,11 @@
 //   --max_media_chunks N     media chunks in progress at once, each holding
 //                            about 31 bytes a token (up to 260 MB for a 2^23-
 //                            token chunk) until done (0: 2 x sample threads)
+//   --chunk_memory_mb N|auto the chunks in progress hold at most N MiB of
+//                            context tables (a 2 MiB byte chunk holds 73);
+//                            the next chunk in line waits. auto (the
+//                            default): half the memory limit (the cgroup's,
+//                            else the machine's); 0: no bound
 //   --chunk_tokens N         chunk size of the frames the server makes (0,
 //                            the default: 2^21 for bytes, 2^23 for media)
 //   --max_stream_media_bytes N   CompressStream gathers a media file (image,
@@ -66,6 +71,14 @@ struct ServerConfig {
   std::string health_listen;                     // plaintext health-only port; empty: off
   std::string device = "cpu";                    // converted models' device
 };
+
+// Half the memory this process may use: the cgroup's limit (v2 memory.max,
+// or v1 memory.limit_in_bytes) where one is set below the machine's memory,
+// else the machine's. --chunk_memory_mb=auto.
+uint64_t AutoChunkMemory();
+// The limit in a cgroup memory file's text ("max\n", "8589934592\n"): 0 for
+// none or unreadable.
+uint64_t ParseCgroupMemoryLimit(std::string_view text);
 
 absl::Status ApplyServerOption(ServerConfig* config, std::string_view key,
                                std::string_view value);

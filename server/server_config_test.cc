@@ -1,5 +1,7 @@
 #include "server/server_config.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -37,6 +39,31 @@ TEST(ServerConfigTest, DefaultsServeTheEmbeddedModel) {
   auto off = Parse({"--max_stream_media_bytes", "0"});
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ(off->max_stream_media_bytes, 0u);
+}
+
+// The chunks' memory: half the memory limit unless told; N MiB; 0 for none.
+TEST(ServerConfigTest, ChunkMemoryBudget) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  const uint64_t machine = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  EXPECT_GT(c->scheduler.memory_budget_bytes, 0u);
+  EXPECT_LE(c->scheduler.memory_budget_bytes, machine / 2);
+  EXPECT_EQ(c->scheduler.memory_budget_bytes, AutoChunkMemory());
+  c = Parse({"--chunk_memory_mb", "512"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->scheduler.memory_budget_bytes, uint64_t{512} << 20);
+  c = Parse({"--chunk_memory_mb=0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->scheduler.memory_budget_bytes, 0u);
+  c = Parse({"--chunk_memory_mb=0", "--chunk_memory_mb=auto"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->scheduler.memory_budget_bytes, AutoChunkMemory());
+  EXPECT_FALSE(Parse({"--chunk_memory_mb", "-5"}).ok());
+  EXPECT_FALSE(Parse({"--chunk_memory_mb", "lots"}).ok());
+  // cgroup files: v2's "max" and v1's huge number mean none; both end in "\n".
+  EXPECT_EQ(ParseCgroupMemoryLimit("max\n"), 0u);
+  EXPECT_EQ(ParseCgroupMemoryLimit("8589934592\n"), uint64_t{8} << 30);
+  EXPECT_EQ(ParseCgroupMemoryLimit(""), 0u);
 }
 
 TEST(ServerConfigTest, FlagsAndFileFlagsWinWhenLater) {

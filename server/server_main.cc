@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
     Log("usage: lmc-server [--config FILE] [--listen ADDR] [--model NAME[=PATH]]... (see server/server_config.h)");
     return 2;
   }
+  Log(config->scheduler.memory_budget_bytes == 0
+          ? std::string("chunks in progress: no memory bound")
+          : "chunks in progress hold at most " +
+                std::to_string(config->scheduler.memory_budget_bytes >> 20) + " MiB");
   lmc::ModelRegistry models;
   lmc::ServerMetrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
