@@ -39,8 +39,8 @@ class HfBackend {
   virtual ~HfBackend() = default;
   // "cpu" for the kernels, "torch:<device>" for LibTorch.
   virtual std::string name() const = 0;
-  // Whether chunks are better stepped in one wide group than spread over
-  // threads in narrow ones: true for a LibTorch device, whose steps cost
+  // Whether decoding chunks are better stepped in one wide group than spread
+  // over threads in narrow ones: true for a LibTorch device, whose steps cost
   // kernel launches more than arithmetic; false for the kernels, which run
   // one group a core.
   virtual bool WideGroups() const { return false; }
