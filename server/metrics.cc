@@ -1,6 +1,7 @@
 #include "server/metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/frame.h"
 
 namespace lmc {
 namespace {
@@ -130,6 +131,11 @@ ServerMetrics::ServerMetrics()
                    .Name("lmc_running_chunks")
                    .Help("Chunks in progress (in the running batches or coding media samples), by model.")
                    .Register(*registry_)),
+      memory_(prometheus::BuildGauge()
+                  .Name("lmc_chunk_memory_bytes")
+                  .Help("Bytes of context tables the chunks in progress hold, by model "
+                        "(at most --chunk_memory_mb; converted models: 0).")
+                  .Register(*registry_)),
       in_flight_(prometheus::BuildGauge()
                      .Name("lmc_in_flight_requests")
                      .Help("Calls started and not yet finished.")
@@ -142,7 +148,7 @@ ServerMetrics::ServerMetrics()
       .Name("lmc_build_info")
       .Help("lmc build: 1, with the version and frame format.")
       .Register(*registry_)
-      .Add({{"version", "0.1.0"}, {"frame_format", "2"}})
+      .Add({{"version", "0.1.0"}, {"frame_format", std::to_string(kFrameVersion)}})
       .Set(1);
 }
 
@@ -196,9 +202,11 @@ void ServerMetrics::Decompressed(const std::string& model, uint64_t original, ui
   bytes_out_.Add({{"model", model}, {"direction", "decompress"}}).Increment(compressed);
 }
 
-void ServerMetrics::Load(const std::string& model, size_t queued, size_t running, int in_flight) {
+void ServerMetrics::Load(const std::string& model, size_t queued, size_t running, int in_flight,
+                         uint64_t memory) {
   queued_.Add({{"model", model}}).Set(static_cast<double>(queued));
   running_.Add({{"model", model}}).Set(static_cast<double>(running));
+  memory_.Add({{"model", model}}).Set(static_cast<double>(memory));
   in_flight_.Add({}).Set(in_flight);
 }
 

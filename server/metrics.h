@@ -34,8 +34,10 @@ class ServerMetrics {
   // A completed compression: original and frame sizes, by model name.
   void Compressed(const std::string& model, uint64_t original, uint64_t compressed);
   void Decompressed(const std::string& model, uint64_t original, uint64_t compressed);
-  // Periodic samples of the schedulers, by model name.
-  void Load(const std::string& model, size_t queued, size_t running, int in_flight);
+  // Periodic samples of the schedulers, by model name; `memory`: bytes the
+  // chunks in progress hold (Scheduler::memory_in_use; 0 for converted models).
+  void Load(const std::string& model, size_t queued, size_t running, int in_flight,
+            uint64_t memory = 0);
   void ModelInfo(const std::string& model, const std::string& fingerprint);
   // Queue time, forward time, batch size and tokens of a model's scheduler.
   std::unique_ptr<SchedulerObserver> ObserverFor(const std::string& model);
@@ -59,6 +61,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Family<prometheus::Gauge>& queued_;
   prometheus::Family<prometheus::Gauge>& running_;
+  prometheus::Family<prometheus::Gauge>& memory_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
   prometheus::Family<prometheus::Gauge>& model_info_;
 };

@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
     for (const auto& m : models.models()) {
       if (m->scheduler) {
         metrics.Load(m->name, m->scheduler->queued_chunks(), m->scheduler->running_chunks(),
-                     service.in_flight());
+                     service.in_flight(), m->scheduler->memory_in_use());
       } else {  // a converted model: calls, not chunks
         metrics.Load(m->name, m->runner->queued(), m->runner->running(), service.in_flight());
       }

@@ -83,6 +83,10 @@ TEST(ServerTest, MetricsCountWhatHappenedAndPassPromtool) {
   EXPECT_EQ(Sample(m, "lmc_failures_total{grpc_method=\"Decompress\",reason=\"InvalidArgument\"}"), 1);
   EXPECT_EQ(Sample(m, "lmc_model_info{fingerprint=\"" + Model().model->fingerprint_hex() + "\",name=\"tiny\"}"), 1);
   EXPECT_NE(m.find("lmc_queue_chunks{model=\"tiny\"}"), std::string::npos);
+  EXPECT_NE(m.find("lmc_chunk_memory_bytes{model=\"tiny\"}"), std::string::npos);
+  EXPECT_EQ(Sample(m, "lmc_build_info{frame_format=\"" + std::to_string(kFrameVersion) +
+                          "\",version=\"0.1.0\"}"),
+            1);
   // No payload bytes on the metrics port: a distinctive input string never shows.
   ASSERT_TRUE(client->Compress("SECRET-PAYLOAD-7f3a").ok());
   EXPECT_EQ(HttpGet(metrics_port, "/metrics").find("SECRET"), std::string::npos);

@@ -13,6 +13,7 @@ PANELS = [
      'histogram_quantile(0.99, sum by (le, grpc_method) (rate(grpc_server_handling_seconds_bucket[5m])))'),
     ("Queue depth (chunks)", "short", 'sum by (model) (lmc_queue_chunks)'),
     ("Batch size (running chunks)", "short", 'sum by (model) (lmc_running_chunks)'),
+    ("Chunk memory in use (context tables)", "bytes", 'sum by (model) (lmc_chunk_memory_bytes)'),
     ("In-flight requests", "short", 'sum(lmc_in_flight_requests)'),
     ("Throughput (original bytes/s)", "Bps",
      'sum by (direction) (rate(lmc_original_bytes_total[1m]))'),
