@@ -181,6 +181,8 @@ TEST(CheckpointTest, RefusesWhatDoesNotFit) {
        absl::StatusCode::kUnimplemented},
       {"yarn rope", edited([](json& c, Tensors&) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4}}; }),
        absl::StatusCode::kUnimplemented},
+      {"rope scaling without a type", edited([](json& c, Tensors&) { c["rope_scaling"] = {{"factor", 4}}; }),
+       absl::StatusCode::kUnimplemented},
       {"heads not a multiple of kv heads", edited([](json& c, Tensors&) { c["num_key_value_heads"] = 3; }),
        absl::StatusCode::kInvalidArgument},
       {"negative size", edited([](json& c, Tensors&) { c["hidden_size"] = -16; }),

@@ -101,10 +101,12 @@ absl::Status ReadLlama(const json& j, HfConfig* c) {
       Flag(j, "use_sliding_window", c->name == "MistralForCausalLM")) {
     return absl::UnimplementedError("config.json: sliding-window attention is not supported yet");
   }
-  const bool scaled = j.contains("rope_scaling") && j["rope_scaling"].is_object();
+  // A rope_scaling must name its type; rope_parameters without one is the
+  // default (no scaling).
+  const bool scaled = j.contains("rope_scaling") && !j["rope_scaling"].is_null();
   if (scaled || !rope.empty()) {
     const json& r = scaled ? j["rope_scaling"] : rope;
-    std::string type = "default";
+    std::string type = scaled ? "" : "default";
     for (const char* key : {"rope_type", "type"}) {
       if (r.contains(key) && r[key].is_string()) type = r[key].get<std::string>();
     }
