@@ -17,7 +17,6 @@ struct Scheduler::Job {
   std::vector<uint32_t> tokens;                    // decode
   std::shared_ptr<const media::TokenLayout> layout;  // media streams only
   std::vector<uint64_t> first;                     // first token of each chunk
-  std::vector<uint64_t> memory;                    // ChunkCoderMemory of each chunk
   Check check;
   Done done;
   std::vector<std::string> results;
@@ -26,6 +25,9 @@ struct Scheduler::Job {
   std::chrono::steady_clock::time_point submitted;  // for the queue-time metric
 
   size_t size() const { return decode ? payloads.size() : chunks.size(); }
+  uint64_t Memory(size_t i) const {
+    return ChunkCoderMemory(decode ? tokens[i] : chunks[i].size(), layout != nullptr);
+  }
   // Completes the job once; later calls do nothing.
   void Finish(absl::StatusOr<std::vector<std::string>> r) {
     if (finished.exchange(true)) return;
@@ -120,7 +122,7 @@ bool Scheduler::AdmittableLocked() const {
   for (const auto& [job, index] : queue_) {
     if (job->finished) return true;
     if (WaitsForMediaPlaceLocked(*job)) continue;
-    return FitsLocked(job->memory[index]);
+    return FitsLocked(job->Memory(index));
   }
   return false;
 }
@@ -217,11 +219,6 @@ absl::Status Scheduler::Enqueue(std::shared_ptr<Job> job) {
   const size_t n = job->size();
   job->results.resize(n);
   job->remaining = n;
-  job->memory.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    job->memory[i] = ChunkCoderMemory(job->decode ? job->tokens[i] : job->chunks[i].size(),
-                                      job->layout != nullptr);
-  }
   job->submitted = std::chrono::steady_clock::now();
   if (n == 0) {
     job->Finish(std::vector<std::string>{});
@@ -304,7 +301,8 @@ void Scheduler::WorkerLoop() {
           ++it;
           continue;
         }
-        if (!FitsLocked(job->memory[i])) break;  // it waits, and what is behind it
+        const uint64_t memory = job->Memory(i);
+        if (!FitsLocked(memory)) break;  // it waits, and what is behind it
         it = queue_.erase(it);
         if (observer_) {
           observer_->Admitted(std::chrono::duration<double>(now - job->submitted).count());
@@ -314,8 +312,8 @@ void Scheduler::WorkerLoop() {
           ++media_running_;
           r.media.reset(new MediaSlot{this});  // not a temporary: its destructor releases
         }
-        memory_in_use_ += job->memory[i];
-        r.memory.reset(new MemoryHold{this, job->memory[i]});
+        memory_in_use_ += memory;
+        r.memory.reset(new MemoryHold{this, memory});
         if (job->decode) {
           r.dec = std::make_unique<ChunkDecoder>(model_, job->payloads[i], job->tokens[i],
                                                  job->layout.get(), job->first[i]);

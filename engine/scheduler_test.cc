@@ -37,6 +37,13 @@ std::vector<std::string_view> Cut(const std::string& s, size_t chunk) {
   return v;
 }
 
+// Raises `most` to `now` if it is larger (from any thread).
+void KeepMost(std::atomic<uint64_t>& most, uint64_t now) {
+  uint64_t seen = most.load();
+  while (now > seen && !most.compare_exchange_weak(seen, now)) {
+  }
+}
+
 Result RunEncode(Scheduler& s, std::vector<std::string_view> chunks, Scheduler::Check check = {}) {
   std::promise<Result> p;
   absl::Status st = s.SubmitEncode(std::move(chunks), std::move(check),
@@ -285,11 +292,9 @@ TEST(SchedulerTest, MediaChunksBeyondTheLimitWait) {
   auto m = Tiny();
   Scheduler s(*m, {.workers = 1, .sample_workers = 2, .max_media_chunks = 1,
                    .sample_slice_tokens = 128});
-  std::atomic<size_t> most{0};
+  std::atomic<uint64_t> most{0};
   auto check = [&]() -> absl::Status {
-    size_t now = s.media_chunks(), seen = most.load();
-    while (now > seen && !most.compare_exchange_weak(seen, now)) {
-    }
+    KeepMost(most, s.media_chunks());
     return absl::OkStatus();
   };
   std::vector<MediaJob> images;
@@ -336,9 +341,7 @@ TEST(SchedulerTest, AMemoryBudgetBoundsTheChunksInProgress) {
     Scheduler s(*m, {.workers = 2, .memory_budget_bytes = budget});
     std::atomic<uint64_t> most{0};
     auto check = [&]() -> absl::Status {
-      uint64_t now = s.memory_in_use(), seen = most.load();
-      while (now > seen && !most.compare_exchange_weak(seen, now)) {
-      }
+      KeepMost(most, s.memory_in_use());
       return absl::OkStatus();
     };
     Result enc = RunEncode(s, chunks, check);

@@ -4,10 +4,10 @@
 
 #include <charconv>
 #include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/frame.h"
 #include "core/status_macros.h"
 
@@ -51,9 +51,8 @@ uint64_t AutoChunkMemory() {
   uint64_t limit = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
                                          : uint64_t{8} << 30;
   for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-    std::ifstream f(path);
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    const uint64_t cgroup = ParseCgroupMemoryLimit(text);
+    absl::StatusOr<std::string> text = ReadFile(path);
+    const uint64_t cgroup = text.ok() ? ParseCgroupMemoryLimit(*text) : 0;
     if (cgroup > 0 && cgroup < limit) limit = cgroup;
   }
   return limit / 2;
