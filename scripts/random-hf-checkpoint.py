@@ -7,7 +7,7 @@ does not depend on the values; the compression ratio does, and is meaningless
 for such a model). Writes DIR/config.json and DIR/model.safetensors (F32),
 and copies a tokenizer.json when one is given.
 
-  scripts/random-hf-checkpoint.py DIR [--shape gpt2|smollm2-135m] [--tokenizer FILE]
+  scripts/random-hf-checkpoint.py DIR [--shape gpt2|gpt2-tiny|smollm2-135m] [--tokenizer FILE]
 
 Needs Debian's python3-torch (scripts/install-deps.sh installs it).
 """
@@ -25,6 +25,11 @@ SHAPES = {
              "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024,
              "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
              "bos_token_id": 50256},
+    # GPT-2's vocabulary and layout at a toy size: dry runs of the GPU scripts.
+    "gpt2-tiny": {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 50257,
+                  "n_embd": 64, "n_layer": 2, "n_head": 2, "n_positions": 1024,
+                  "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+                  "bos_token_id": 50256},
     # SmolLM2-135M: 30 layers, grouped-query attention (9 heads over 3), tied.
     "smollm2-135m": {"architectures": ["LlamaForCausalLM"], "vocab_size": 49152,
                      "hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9,
