@@ -22,7 +22,7 @@
 namespace lmc {
 
 inline constexpr char kFrameMagic[4] = {'L', 'M', 'C', 'F'};
-inline constexpr uint8_t kFrameVersion = 7;
+inline constexpr uint8_t kFrameVersion = 8;
 inline constexpr uint32_t kMaxChunkTokens = 1u << 24;
 inline constexpr uint32_t kMinChunkPayload = 5;  // the range coder's flush
 // A byte is coded as 8 bits, none of probability above 4095/4096, so it costs at

@@ -86,6 +86,9 @@ void SamplePredictor::StartPlane(uint64_t s) {
       place_.base = s / per * per;
       place_.w = per;
       place_.h = 1;
+      long_w_.fill(0);
+      std::fill_n(long_r_.begin(), kLong, 0);
+      long_pos_ = kLong;
       lms_w_.fill(0);
       lms_r_.fill(0);
       s1_ = s2_ = 0;
@@ -108,15 +111,20 @@ void SamplePredictor::StartPlane(uint64_t s) {
 
 void SamplePredictor::Predict() {
   if (g_.modality == Modality::kAudio) {
-    // Order-2 fixed prediction, then a sign-sign LMS filter over the fixed
-    // predictor's past residuals predicting its next one.
+    // Order-2 fixed prediction, then two sign-sign LMS filters in cascade:
+    // the long one predicts the fixed predictor's next residual from its past
+    // ones, the short one the long one's next residual from its past ones.
     fixed_ = n_ >= 2 ? 2 * s1_ - s2_ : n_ == 1 ? s1_ : 0;
     int64_t acc = 0;
+    const int64_t* line = &long_r_[long_pos_ - kLong];
+    for (int i = 0; i < kLong; ++i) acc += long_w_[i] * line[i];
+    long_ = (acc + (int64_t{1} << (kLongShift - 1))) >> kLongShift;
+    acc = 0;
     for (int j = 0; j < kLms; ++j) acc += lms_w_[j] * lms_r_[j];
     lms_ = (acc + (int64_t{1} << (kLmsShift - 1))) >> kLmsShift;
     const int64_t offset = g_.format == SampleFormat::kU8 ? 128 : 0;
     pred_ = static_cast<uint32_t>(
-        static_cast<uint64_t>(fixed_ + lms_ + offset) & mask_);
+        static_cast<uint64_t>(fixed_ + long_ + lms_ + offset) & mask_);
     return;
   }
   if (g_.modality == Modality::kBytes) {
@@ -219,13 +227,20 @@ void SamplePredictor::Push(uint32_t value) {
     } else if (x >= (int64_t{1} << (bits - 1))) {
       x -= int64_t{1} << bits;
     }
-    const int64_t e = x - fixed_ - lms_;
-    const int64_t sign_e = (e > 0) - (e < 0);
-    for (int j = 0; j < kLms; ++j) {
-      lms_w_[j] += sign_e * ((lms_r_[j] > 0) - (lms_r_[j] < 0)) * kLmsStep;
+    // Each filter steps on the sign of its own error.
+    const auto sign = [](int64_t v) -> int64_t { return (v > 0) - (v < 0); };
+    const int64_t r_fixed = x - fixed_, r_long = r_fixed - long_;
+    const int64_t sign_long = sign(r_long), sign_e = sign(r_long - lms_);
+    const int64_t* line = &long_r_[long_pos_ - kLong];
+    for (int i = 0; i < kLong; ++i) long_w_[i] += sign_long * sign(line[i]) * kLongStep;
+    for (int j = 0; j < kLms; ++j) lms_w_[j] += sign_e * sign(lms_r_[j]) * kLmsStep;
+    if (long_pos_ == kLongLine) {
+      std::copy(long_r_.end() - kLong, long_r_.end(), long_r_.begin());
+      long_pos_ = kLong;
     }
+    long_r_[long_pos_++] = r_fixed;
     for (int j = kLms - 1; j > 0; --j) lms_r_[j] = lms_r_[j - 1];
-    lms_r_[0] = x - fixed_;
+    lms_r_[0] = r_long;
     s2_ = s1_;
     s1_ = x;
     ++n_;

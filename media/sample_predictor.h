@@ -23,9 +23,15 @@ namespace lmc::media {
 class SamplePredictor {
  public:
   static constexpr int kCandidates = 8;
-  static constexpr int kLms = 32;       // audio: LMS filter order
-  static constexpr int kLmsShift = 14;  // its weights' fraction bits
-  static constexpr int kLmsStep = 16;   // its adaptation step
+  // Audio: two sign-sign LMS filters in cascade after the fixed predictor, a
+  // long one over the fixed predictor's residuals, then a short one over the
+  // long one's.
+  static constexpr int kLong = 128;      // the long filter's order
+  static constexpr int kLongShift = 16;  // its weights' fraction bits
+  static constexpr int kLongStep = 8;    // its adaptation step
+  static constexpr int kLms = 32;        // the short filter's order
+  static constexpr int kLmsShift = 14;   // its weights' fraction bits
+  static constexpr int kLmsStep = 16;    // its adaptation step
 
   // Where the current sample lies: the plane (an image's colour plane, a video
   // frame's plane, an audio channel as one row) starting at walk position
@@ -119,8 +125,16 @@ class SamplePredictor {
   std::array<int64_t, kCandidates> c_{};
   bool inner_ = false;
   // Audio: the LMS filter of the current channel.
-  std::array<int64_t, kLms> lms_w_{}, lms_r_{};  // r[j]: residual j + 1 back
-  int64_t s1_ = 0, s2_ = 0, fixed_ = 0, lms_ = 0;
+  // Audio: the LMS filters of the current channel.
+  // The long filter's residual line is a sliding window: long_r_[long_pos_ -
+  // kLong + i] is the fixed predictor's residual kLong - i back, weighed by
+  // long_w_[i]; the window moves to the front when it reaches the end.
+  static constexpr int kLongLine = 8 * kLong;
+  std::array<int64_t, kLong> long_w_{};
+  std::array<int64_t, kLongLine> long_r_{};
+  int long_pos_ = kLong;
+  std::array<int64_t, kLms> lms_w_{}, lms_r_{};     // r[j]: the long filter's residual j + 1 back
+  int64_t s1_ = 0, s2_ = 0, fixed_ = 0, long_ = 0, lms_ = 0;
   uint64_t n_ = 0;
 };
 
