@@ -91,8 +91,7 @@ void SamplePredictor::StartPlane(uint64_t s) {
       long_pos_ = kLong;
       lms_w_.fill(0);
       lms_r_.fill(0);
-      s1_ = s2_ = 0;
-      n_ = s - place_.base;
+      s1_ = 0;
       break;
     }
     case Modality::kBytes:
@@ -111,10 +110,12 @@ void SamplePredictor::StartPlane(uint64_t s) {
 
 void SamplePredictor::Predict() {
   if (g_.modality == Modality::kAudio) {
-    // Order-2 fixed prediction, then two sign-sign LMS filters in cascade:
-    // the long one predicts the fixed predictor's next residual from its past
-    // ones, the short one the long one's next residual from its past ones.
-    fixed_ = n_ >= 2 ? 2 * s1_ - s2_ : n_ == 1 ? s1_ : 0;
+    // The previous sample (order-1 fixed prediction; order 2 amplified the
+    // noise that the filters then had to undo), then two sign-sign LMS
+    // filters in cascade: the long one predicts the fixed predictor's next
+    // residual from its past ones, the short one the long one's next residual
+    // from its past ones.
+    fixed_ = s1_;  // 0 before the channel's first sample
     int64_t acc = 0;
     const int64_t* line = &long_r_[long_pos_ - kLong];
     for (int i = 0; i < kLong; ++i) acc += long_w_[i] * line[i];
@@ -241,9 +242,7 @@ void SamplePredictor::Push(uint32_t value) {
     long_r_[long_pos_++] = r_fixed;
     for (int j = kLms - 1; j > 0; --j) lms_r_[j] = lms_r_[j - 1];
     lms_r_[0] = r_long;
-    s2_ = s1_;
     s1_ = x;
-    ++n_;
   } else if (g_.modality != Modality::kBytes) {
     for (int k = 0; k < kCandidates; ++k) {
       ErrRow(place_.y, k)[place_.x] =

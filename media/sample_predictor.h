@@ -23,9 +23,9 @@ namespace lmc::media {
 class SamplePredictor {
  public:
   static constexpr int kCandidates = 8;
-  // Audio: two sign-sign LMS filters in cascade after the fixed predictor, a
-  // long one over the fixed predictor's residuals, then a short one over the
-  // long one's.
+  // Audio: two sign-sign LMS filters in cascade after the fixed predictor (the
+  // previous value), a long one over the fixed predictor's residuals, then a
+  // short one over the long one's.
   static constexpr int kLong = 128;      // the long filter's order
   static constexpr int kLongShift = 16;  // its weights' fraction bits
   static constexpr int kLongStep = 8;    // its adaptation step
@@ -134,8 +134,7 @@ class SamplePredictor {
   std::array<int64_t, kLongLine> long_r_{};
   int long_pos_ = kLong;
   std::array<int64_t, kLms> lms_w_{}, lms_r_{};     // r[j]: the long filter's residual j + 1 back
-  int64_t s1_ = 0, s2_ = 0, fixed_ = 0, long_ = 0, lms_ = 0;
-  uint64_t n_ = 0;
+  int64_t s1_ = 0, fixed_ = 0, long_ = 0, lms_ = 0;  // s1_: the previous value
 };
 
 }  // namespace lmc::media
