@@ -86,12 +86,10 @@ void SamplePredictor::StartPlane(uint64_t s) {
       place_.base = s / per * per;
       place_.w = per;
       place_.h = 1;
-      long_w_.fill(0);
-      std::fill_n(long_r_.begin(), kLong, 0);
-      long_pos_ = kLong;
-      lms_w_.fill(0);
-      lms_r_.fill(0);
       s1_ = 0;
+      lms_long_.Reset();
+      lms_mid_.Reset();
+      lms_short_.Reset();
       break;
     }
     case Modality::kBytes:
@@ -111,21 +109,16 @@ void SamplePredictor::StartPlane(uint64_t s) {
 void SamplePredictor::Predict() {
   if (g_.modality == Modality::kAudio) {
     // The previous sample (order-1 fixed prediction; order 2 amplified the
-    // noise that the filters then had to undo), then two sign-sign LMS
-    // filters in cascade: the long one predicts the fixed predictor's next
-    // residual from its past ones, the short one the long one's next residual
-    // from its past ones.
+    // noise that the filters then had to undo), then the three filters: the
+    // long one predicts the fixed prediction's residual from its past ones,
+    // the middle one the long one's residual, the short one the middle one's.
     fixed_ = s1_;  // 0 before the channel's first sample
-    int64_t acc = 0;
-    const int64_t* line = &long_r_[long_pos_ - kLong];
-    for (int i = 0; i < kLong; ++i) acc += long_w_[i] * line[i];
-    long_ = (acc + (int64_t{1} << (kLongShift - 1))) >> kLongShift;
-    acc = 0;
-    for (int j = 0; j < kLms; ++j) acc += lms_w_[j] * lms_r_[j];
-    lms_ = (acc + (int64_t{1} << (kLmsShift - 1))) >> kLmsShift;
+    p_long_ = lms_long_.Predict();
+    p_mid_ = lms_mid_.Predict();
+    p_short_ = lms_short_.Predict();
     const int64_t offset = g_.format == SampleFormat::kU8 ? 128 : 0;
     pred_ = static_cast<uint32_t>(
-        static_cast<uint64_t>(fixed_ + long_ + lms_ + offset) & mask_);
+        static_cast<uint64_t>(fixed_ + p_long_ + p_mid_ + p_short_ + offset) & mask_);
     return;
   }
   if (g_.modality == Modality::kBytes) {
@@ -228,20 +221,11 @@ void SamplePredictor::Push(uint32_t value) {
     } else if (x >= (int64_t{1} << (bits - 1))) {
       x -= int64_t{1} << bits;
     }
-    // Each filter steps on the sign of its own error.
-    const auto sign = [](int64_t v) -> int64_t { return (v > 0) - (v < 0); };
-    const int64_t r_fixed = x - fixed_, r_long = r_fixed - long_;
-    const int64_t sign_long = sign(r_long), sign_e = sign(r_long - lms_);
-    const int64_t* line = &long_r_[long_pos_ - kLong];
-    for (int i = 0; i < kLong; ++i) long_w_[i] += sign_long * sign(line[i]) * kLongStep;
-    for (int j = 0; j < kLms; ++j) lms_w_[j] += sign_e * sign(lms_r_[j]) * kLmsStep;
-    if (long_pos_ == kLongLine) {
-      std::copy(long_r_.end() - kLong, long_r_.end(), long_r_.begin());
-      long_pos_ = kLong;
-    }
-    long_r_[long_pos_++] = r_fixed;
-    for (int j = kLms - 1; j > 0; --j) lms_r_[j] = lms_r_[j - 1];
-    lms_r_[0] = r_long;
+    // Each filter learns from its own input and error.
+    const int64_t r_fixed = x - fixed_, r_long = r_fixed - p_long_, r_mid = r_long - p_mid_;
+    lms_long_.Update(r_fixed, r_long);
+    lms_mid_.Update(r_long, r_mid);
+    lms_short_.Update(r_mid, r_mid - p_short_);
     s1_ = x;
   } else if (g_.modality != Modality::kBytes) {
     for (int k = 0; k < kCandidates; ++k) {

@@ -17,21 +17,13 @@
 #include <vector>
 
 #include "media/geometry.h"
+#include "media/sign_lms.h"
 
 namespace lmc::media {
 
 class SamplePredictor {
  public:
   static constexpr int kCandidates = 8;
-  // Audio: two sign-sign LMS filters in cascade after the fixed predictor (the
-  // previous value), a long one over the fixed predictor's residuals, then a
-  // short one over the long one's.
-  static constexpr int kLong = 128;      // the long filter's order
-  static constexpr int kLongShift = 16;  // its weights' fraction bits
-  static constexpr int kLongStep = 8;    // its adaptation step
-  static constexpr int kLms = 32;        // the short filter's order
-  static constexpr int kLmsShift = 14;   // its weights' fraction bits
-  static constexpr int kLmsStep = 16;    // its adaptation step
 
   // Where the current sample lies: the plane (an image's colour plane, a video
   // frame's plane, an audio channel as one row) starting at walk position
@@ -124,17 +116,14 @@ class SamplePredictor {
   std::vector<uint32_t> err_;
   std::array<int64_t, kCandidates> c_{};
   bool inner_ = false;
-  // Audio: the LMS filter of the current channel.
-  // Audio: the LMS filters of the current channel.
-  // The long filter's residual line is a sliding window: long_r_[long_pos_ -
-  // kLong + i] is the fixed predictor's residual kLong - i back, weighed by
-  // long_w_[i]; the window moves to the front when it reaches the end.
-  static constexpr int kLongLine = 8 * kLong;
-  std::array<int64_t, kLong> long_w_{};
-  std::array<int64_t, kLongLine> long_r_{};
-  int long_pos_ = kLong;
-  std::array<int64_t, kLms> lms_w_{}, lms_r_{};     // r[j]: the long filter's residual j + 1 back
-  int64_t s1_ = 0, fixed_ = 0, long_ = 0, lms_ = 0;  // s1_: the previous value
+  // Audio, per channel: the previous value (the fixed prediction), then
+  // three sign-sign LMS filters in cascade, each predicting the residual the
+  // ones before it leave (order, weight fraction bits, step).
+  int64_t s1_ = 0;
+  SignLms<128, 16, 8> lms_long_;
+  SignLms<32, 14, 16> lms_mid_;
+  SignLms<16, 14, 32> lms_short_;
+  int64_t fixed_ = 0, p_long_ = 0, p_mid_ = 0, p_short_ = 0;  // this sample's predictions
 };
 
 }  // namespace lmc::media

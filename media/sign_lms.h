@@ -1,0 +1,61 @@
+// A sign-sign LMS filter: predicts the next value of a signal from its last
+// kOrder values with integer weights, and steps every weight by kStep toward
+// the sign of its error times the sign of its input. Integer and
+// deterministic: the audio predictor (media/sample_predictor.h) cascades
+// three of them, and docs/format.md specifies the arithmetic.
+//
+//   SignLms<32, 14, 16> f;
+//   per value: int64_t p = f.Predict(); ... f.Update(x, x - p);
+#ifndef LMC_MEDIA_SIGN_LMS_H_
+#define LMC_MEDIA_SIGN_LMS_H_
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace lmc::media {
+
+template <int kOrder, int kShift, int kStep>
+class SignLms {
+ public:
+  // Weights and past values back to 0, as at the start of a signal.
+  void Reset() {
+    w_.fill(0);
+    std::fill_n(line_.begin(), kOrder, 0);
+    pos_ = kOrder;
+  }
+
+  // (sum w_j v_j + 2^(shift - 1)) >> shift, v_j the value j + 1 back.
+  int64_t Predict() const {
+    const int64_t* v = &line_[pos_ - kOrder];
+    int64_t acc = 0;
+    for (int i = 0; i < kOrder; ++i) acc += w_[i] * v[i];
+    return (acc + (int64_t{1} << (kShift - 1))) >> kShift;
+  }
+
+  // After the value `x` whose prediction missed by `error`.
+  void Update(int64_t x, int64_t error) {
+    const int64_t step = Sign(error) * kStep;
+    const int64_t* v = &line_[pos_ - kOrder];
+    for (int i = 0; i < kOrder; ++i) w_[i] += step * Sign(v[i]);
+    if (pos_ == kLine) {  // the window moves to the front
+      std::copy(line_.end() - kOrder, line_.end(), line_.begin());
+      pos_ = kOrder;
+    }
+    line_[pos_++] = x;
+  }
+
+ private:
+  static int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
+  static constexpr int kLine = 8 * kOrder;
+  // A sliding window over the past values, oldest first: line_[pos_ - kOrder
+  // + i] is the value kOrder - i back, weighed by w_[i]. Sliding costs one
+  // copy every 7 * kOrder values instead of a shift every value.
+  std::array<int64_t, kOrder> w_{};
+  std::array<int64_t, kLine> line_{};
+  int pos_ = kOrder;
+};
+
+}  // namespace lmc::media
+
+#endif  // LMC_MEDIA_SIGN_LMS_H_
