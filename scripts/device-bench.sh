@@ -105,13 +105,8 @@ R=/tmp/lmc-benchroot
 PY="${LMC_PYTHON:-python3}"
 LIB="$R/usr/lib/x86_64-linux-gnu"
 failed=()
-step() { echo; echo "=== $*"; }
-
-step "machine"
-nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
-grep -m1 PRETTY_NAME /etc/os-release || true
-echo "$(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-for t in nvcc g++ cmake ninja "$PY"; do echo "$t: $(command -v "$t" || echo MISSING)"; done
+source "$ROOT/scripts/device-machine.sh"
+describe_machine
 
 if [[ "$STEPS" == *0* ]]; then
   step "0. build lmc-server, lmc, lmc-load (LMC_WITH_CUDA against torch's LibTorch)"

@@ -45,16 +45,8 @@ BUILD=/tmp/lmc-device-build
 R=/tmp/lmc-debroot
 PY="${LMC_PYTHON:-python3}"
 failed=()
-step() { echo; echo "=== $*"; }
-
-step "machine"
-nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
-grep -m1 PRETTY_NAME /etc/os-release || true
-echo "$(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-for t in nvcc g++ c++ cmake ninja "$PY"; do echo "$t: $(command -v "$t" || echo MISSING)"; done
-"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
-nvcc --version 2>/dev/null | tail -1 || true
-g++ --version | head -1
+source "$ROOT/scripts/device-machine.sh"
+describe_machine
 
 step "0. build (LMC_HF_ONLY, LMC_WITH_CUDA against torch's LibTorch)"
 mkdir -p "$R"
