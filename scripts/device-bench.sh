@@ -144,11 +144,14 @@ RE2
   fi
   t0=$(date +%s)
   rm -f "$BUILD/CMakeCache.txt"
+  # pkg-config stays out (a missing program; CMake then prints why it could
+  # not use it): the root's .pc files name /usr, and the packages' CMake files
+  # find everything. Disabling FindPkgConfig outright breaks FindOpenSSL.
   if cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMC_BUILD_TESTS=OFF \
        -DLMC_BUILD_TRAINER=OFF -DLMC_BUILD_BENCHMARKS=ON "${TORCH_ARGS[@]}" \
        -DCMAKE_PREFIX_PATH="$PREFIX" -DICU_ROOT="$R/usr" \
        -DOPENSSL_ROOT_DIR="$R/usr" -DZLIB_ROOT="$R/usr" -DProtobuf_ROOT="$R/usr" \
-       -DProtobuf_PROTOC_EXECUTABLE="$R/protoc.sh" -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON \
+       -DProtobuf_PROTOC_EXECUTABLE="$R/protoc.sh" -DPKG_CONFIG_EXECUTABLE=/nonexistent \
        -DLMC_XXHASH_INCLUDE="$R/usr/include" -DLMC_XXHASH_LIBRARY="$LIB/libxxhash.so" \
        >"$BUILD.cmake.log" 2>&1 &&
      cmake --build "$BUILD" -j "$(nproc)" --target lmc-server lmc lmc-load lmc_torch \
