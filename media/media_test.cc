@@ -294,13 +294,27 @@ TEST(SignLmsTest, EqualsThePlainDefinition) {
     // A random walk with bursts, so that every adaptation class occurs.
     const int64_t jump = t % 97 == 0 ? 250 : 20;
     x = std::clamp<int64_t>(x + static_cast<int64_t>(rng() % (2 * jump + 1)) - jump, -300, 300);
-    for (int j = 0; j < kN; ++j) w[j] += sign(x - p) * a[j] * kStep;
+    for (int j = 0; j < kN; ++j) w[j] = std::clamp<int64_t>(w[j] + sign(x - p) * a[j] * kStep, -(1 << 24), 1 << 24);
     for (int j = kN - 1; j > 0; --j) r[j] = r[j - 1], a[j] = a[j - 1];
     const int64_t size = std::abs(x);
     r[0] = x;
     a[0] = sign(x) * (size == 0 ? 0 : size > 3 * m ? 4 : 3 * size > 4 * m ? 2 : 1);
     m += (size - m) / 16;
     lms.Update(x, x - p);
+  }
+}
+
+// Contrived input cannot push it out of 64 bits: weights and values are
+// clamped (docs/format.md), so every prediction stays within order * 2^24 *
+// 2^28 / 2^shift however long the errors keep one sign.
+TEST(SignLmsTest, StaysBoundedOnContrivedInput) {
+  SignLms<16, 14, 32> lms;
+  const int64_t bound = (int64_t{16} << 52) >> 14;
+  for (int t = 0; t < 200000; ++t) {
+    const int64_t x = (t % 3 == 0 ? -1 : 1) * (int64_t{1} << 40);
+    const int64_t p = lms.Predict();
+    ASSERT_LE(std::abs(p), bound) << "value " << t;
+    lms.Update(x, 1);  // always "too low": the weights only grow
   }
 }
 

@@ -38,11 +38,15 @@ class SignLms {
     return (acc + (int64_t{1} << (kShift - 1))) >> kShift;
   }
 
-  // After the value `x` whose prediction missed by `error`.
+  // After the value `x` whose prediction missed by `error`. Weights stay
+  // within +-2^24 and values join the line clamped to +-2^28, far beyond
+  // what audio reaches (24-bit samples, weights of a few units), so that no
+  // input, however contrived, overflows the 64-bit sums.
   void Update(int64_t x, int64_t error) {
     const int64_t step = Sign(error) * kStep;
     const int64_t* a = &adapt_[pos_ - kOrder];
-    for (int i = 0; i < kOrder; ++i) w_[i] += step * a[i];
+    for (int i = 0; i < kOrder; ++i) w_[i] = std::clamp(w_[i] + step * a[i], -kMaxWeight, kMaxWeight);
+    x = std::clamp(x, -kMaxValue, kMaxValue);
     if (pos_ == kLine) {  // the window moves to the front
       std::copy(line_.end() - kOrder, line_.end(), line_.begin());
       std::copy(adapt_.end() - kOrder, adapt_.end(), adapt_.begin());
@@ -61,6 +65,7 @@ class SignLms {
  private:
   static int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
   static constexpr int kLine = 8 * kOrder;
+  static constexpr int64_t kMaxWeight = int64_t{1} << 24, kMaxValue = int64_t{1} << 28;
   // Sliding windows over the past values and their adaptations, oldest
   // first: line_[pos_ - kOrder + i] is the value kOrder - i back, weighed by
   // w_[i]. Sliding costs one copy every 7 * kOrder values instead of a shift
