@@ -238,6 +238,33 @@ TEST(MediaTest, RedAndBlueFollowGreen) {
   EXPECT_EQ(RoundTrip("P6\n32 16\n255\n" + raster), Modality::kImage);
 }
 
+// The second channel of a stereo file is predicted with the first one's
+// change at the same instant: a channel that repeats the other, however
+// rough, soon costs nothing.
+TEST(MediaTest, SecondChannelFollowsTheFirst) {
+  std::mt19937 rng(11);
+  constexpr int kSamples = 4000;
+  std::string data;
+  int v = 0;
+  for (int t = 0; t < kSamples; ++t) {
+    v = std::clamp(v + static_cast<int>(rng() % 2001) - 1000, -30000, 30000);
+    data += Le(static_cast<uint16_t>(v), 2) + Le(static_cast<uint16_t>(v), 2);  // left = right
+  }
+  MediaTokens m = ToTokens(Wav(2, 16, data));
+  ASSERT_EQ(m.modality, Modality::kAudio);
+  const std::string_view tokens = std::string_view(m.tokens).substr(m.layout.container);
+  ASSERT_EQ(tokens.size(), 2u * 2 * kSamples);
+  // Each channel's last half: the sum of its residual tokens.
+  const auto cost = [&](int channel) {
+    uint64_t sum = 0;
+    for (char c : tokens.substr((channel * kSamples + kSamples / 2) * 2, kSamples)) sum += static_cast<uint8_t>(c);
+    return sum;
+  };
+  EXPECT_GT(cost(0), 0u);
+  EXPECT_EQ(cost(1), 0u);  // the link's weight has settled on exactly 1
+  EXPECT_EQ(RoundTrip(Wav(2, 16, data)), Modality::kAudio);
+}
+
 // A predictor started at walk position `first` (a chunk's first sample)
 // predicts exactly as one that ran from the start over zeros up to `first`:
 // what a chunk's contexts see does not depend on how it was reached.

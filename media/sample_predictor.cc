@@ -13,6 +13,16 @@ int64_t Med(int64_t w, int64_t n, int64_t nw) {
 }
 
 // Colour images walk green first, then red, blue and alpha.
+int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
+
+// An audio sample's signed value: 8-bit WAV is unsigned around 128, the
+// others two's complement.
+int64_t Signed(uint32_t v, SampleFormat format) {
+  if (format == SampleFormat::kU8) return int64_t{v} - 128;
+  const int bits = SampleBytes(format) * 8;
+  return v >= (uint64_t{1} << (bits - 1)) ? int64_t{v} - (int64_t{1} << bits) : int64_t{v};
+}
+
 uint64_t ImageChannel(const Geometry& g, uint64_t plane) {
   if (g.channels < 3 || plane > 2) return plane;
   return plane == 0 ? 1 : plane == 1 ? 0 : 2;
@@ -87,6 +97,7 @@ void SamplePredictor::StartPlane(uint64_t s) {
       place_.w = per;
       place_.h = 1;
       s1_ = 0;
+      link_w_ = 0;
       lms_long_.Reset();
       lms_mid_.Reset();
       lms_short_.Reset();
@@ -109,16 +120,24 @@ void SamplePredictor::StartPlane(uint64_t s) {
 void SamplePredictor::Predict() {
   if (g_.modality == Modality::kAudio) {
     // The previous sample (order-1 fixed prediction; order 2 amplified the
-    // noise that the filters then had to undo), then the three filters: the
-    // long one predicts the fixed prediction's residual from its past ones,
-    // the middle one the long one's residual, the short one the middle one's.
+    // noise that the filters then had to undo); after the first channel, the
+    // previous channel's change at this instant, weighed; then the three
+    // filters: the long one predicts the residual left so far from its past
+    // ones, the middle one the long one's residual, the short one the middle
+    // one's.
     fixed_ = s1_;  // 0 before the channel's first sample
+    p_link_ = 0;
+    if (place_.base >= place_.w) {  // not the first channel
+      const int64_t other = static_cast<int64_t>(place_.base - place_.w + place_.x);
+      link_d_ = SignedValue(other) - (place_.x > 0 ? SignedValue(other - 1) : 0);
+      p_link_ = (link_w_ * link_d_ + (int64_t{1} << 13)) >> 14;
+    }
     p_long_ = lms_long_.Predict();
     p_mid_ = lms_mid_.Predict();
     p_short_ = lms_short_.Predict();
     const int64_t offset = g_.format == SampleFormat::kU8 ? 128 : 0;
     pred_ = static_cast<uint32_t>(
-        static_cast<uint64_t>(fixed_ + p_long_ + p_mid_ + p_short_ + offset) & mask_);
+        static_cast<uint64_t>(fixed_ + p_link_ + p_long_ + p_mid_ + p_short_ + offset) & mask_);
     return;
   }
   if (g_.modality == Modality::kBytes) {
@@ -181,6 +200,8 @@ int64_t SamplePredictor::PlanePrediction(bool ref, int64_t lo) {
   return ref ? std::clamp<int64_t>(p + Ref(0, y) - Ref(0, y - 1), lo, hi) : p;
 }
 
+int64_t SamplePredictor::SignedValue(int64_t s) const { return Signed(value(s), g_.format); }
+
 int64_t SamplePredictor::Around(int64_t dx, int64_t dy) const {
   const int64_t x = static_cast<int64_t>(place_.x) + dx,
                 y = static_cast<int64_t>(place_.y) + dy;
@@ -212,18 +233,14 @@ void SamplePredictor::Push(uint32_t value) {
   value &= mask();
   values_.push_back(value);
   if (g_.modality == Modality::kAudio) {
-    const int bits = SampleBytes(g_.format) * 8;
-    // Signed sample values: 8-bit WAV is unsigned around 128, the others
-    // two's complement.
-    int64_t x = value;
-    if (g_.format == SampleFormat::kU8) {
-      x -= 128;
-    } else if (x >= (int64_t{1} << (bits - 1))) {
-      x -= int64_t{1} << bits;
-    }
+    const int64_t x = Signed(value, g_.format);
     // Each filter learns from its own input and error.
-    const int64_t r_fixed = x - fixed_, r_long = r_fixed - p_long_, r_mid = r_long - p_mid_;
-    lms_long_.Update(r_fixed, r_long);
+    const int64_t r_link = x - fixed_ - p_link_;
+    const int64_t r_long = r_link - p_long_, r_mid = r_long - p_mid_;
+    if (place_.base >= place_.w) {
+      link_w_ = std::clamp<int64_t>(link_w_ + 32 * Sign(r_link) * Sign(link_d_), -(1 << 24), 1 << 24);
+    }
+    lms_long_.Update(r_link, r_long);
     lms_mid_.Update(r_long, r_mid);
     lms_short_.Update(r_mid, r_mid - p_short_);
     s1_ = x;

@@ -116,14 +116,19 @@ class SamplePredictor {
   std::vector<uint32_t> err_;
   std::array<int64_t, kCandidates> c_{};
   bool inner_ = false;
-  // Audio, per channel: the previous value (the fixed prediction), then
-  // three sign-sign LMS filters in cascade, each predicting the residual the
-  // ones before it leave (order, weight fraction bits, step).
+  // Audio, per channel: the previous value (the fixed prediction); after the
+  // first channel, the previous channel's change at the same instant, with a
+  // weight of its own (stereo: both channels move together); then three
+  // sign-sign LMS filters in cascade, each predicting the residual the ones
+  // before it leave (order, weight fraction bits, step).
   int64_t s1_ = 0;
+  int64_t link_w_ = 0, link_d_ = 0;  // the weight (14 fraction bits); this instant's change
   SignLms<128, 16, 8> lms_long_;
   SignLms<32, 14, 16> lms_mid_;
   SignLms<16, 14, 32> lms_short_;
-  int64_t fixed_ = 0, p_long_ = 0, p_mid_ = 0, p_short_ = 0;  // this sample's predictions
+  int64_t fixed_ = 0, p_link_ = 0, p_long_ = 0, p_mid_ = 0, p_short_ = 0;  // this sample's
+  // The signed value at walk position s (audio).
+  int64_t SignedValue(int64_t s) const;
 };
 
 }  // namespace lmc::media
