@@ -12,7 +12,6 @@ int64_t Med(int64_t w, int64_t n, int64_t nw) {
   return w + n - nw;
 }
 
-// Colour images walk green first, then red, blue and alpha.
 int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
 
 // An audio sample's signed value: 8-bit WAV is unsigned around 128, the
@@ -23,6 +22,7 @@ int64_t Signed(uint32_t v, SampleFormat format) {
   return v >= (uint64_t{1} << (bits - 1)) ? int64_t{v} - (int64_t{1} << bits) : int64_t{v};
 }
 
+// Colour images walk green first, then red, blue and alpha.
 uint64_t ImageChannel(const Geometry& g, uint64_t plane) {
   if (g.channels < 3 || plane > 2) return plane;
   return plane == 0 ? 1 : plane == 1 ? 0 : 2;
