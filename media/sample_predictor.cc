@@ -12,8 +12,6 @@ int64_t Med(int64_t w, int64_t n, int64_t nw) {
   return w + n - nw;
 }
 
-int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
-
 // An audio sample's signed value: 8-bit WAV is unsigned around 128, the
 // others two's complement.
 int64_t Signed(uint32_t v, SampleFormat format) {

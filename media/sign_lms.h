@@ -18,6 +18,9 @@
 
 namespace lmc::media {
 
+// -1, 0 or 1.
+inline int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
+
 template <int kOrder, int kShift, int kStep>
 class SignLms {
  public:
@@ -63,7 +66,6 @@ class SignLms {
   }
 
  private:
-  static int64_t Sign(int64_t v) { return (v > 0) - (v < 0); }
   static constexpr int kLine = 8 * kOrder;
   static constexpr int64_t kMaxWeight = int64_t{1} << 24, kMaxValue = int64_t{1} << 28;
   // Sliding windows over the past values and their adaptations, oldest
