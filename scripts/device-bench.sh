@@ -75,14 +75,8 @@ if [[ "${1:-run}" == prepare ]]; then
   data=$("$ROOT/benchmarks/fetch-data.sh" "$ROOT/bench-data")
   rm -rf "$DEV/corpus"
   mkdir -p "$DEV/corpus/public"
-  small=$(awk -F'\t' 'NR>1 && $3=="json" {print $4}' "$data/../MANIFEST.tsv" | sed 's|^public/||' |
-    while read -r f; do s=$(stat -c %s "$data/$f"); echo "$(( s > 1024 ? s - 1024 : 1024 - s )) $f"; done |
-    sort -n | head -1 | cut -d' ' -f2)
-  big=$(awk -F'\t' 'NR>1 && $3=="prose" {print $4}' "$data/../MANIFEST.tsv" | sed 's|^public/||' | head -1)
-  photo=$(awk -F'\t' 'NR>1 && $3=="photo" {print $5, $4}' "$data/../MANIFEST.tsv" | sort -n |
-    tail -1 | cut -d' ' -f2 | sed 's|^public/||')
   head -1 "$data/../MANIFEST.tsv" >"$DEV/corpus/MANIFEST.tsv"
-  for f in "$small" "$big" "$photo"; do
+  for f in $("$ROOT/benchmarks/load" --list-inputs --data "$data"); do
     mkdir -p "$DEV/corpus/public/$(dirname "$f")"
     cp "$data/$f" "$DEV/corpus/public/$f"
     awk -F'\t' -v f="public/$f" 'NR>1 && $4==f' "$data/../MANIFEST.tsv" >>"$DEV/corpus/MANIFEST.tsv"
@@ -105,7 +99,7 @@ R=/tmp/lmc-benchroot
 PY="${LMC_PYTHON:-python3}"
 LIB="$R/usr/lib/x86_64-linux-gnu"
 failed=()
-source "$ROOT/scripts/device-machine.sh"
+source "$ROOT/scripts/device-common.sh"
 describe_machine
 
 if [[ "$STEPS" == *0* ]]; then
@@ -128,8 +122,7 @@ set(re2_FOUND TRUE)
 RE2
   # Debian's protoc and gRPC plugin run with Debian's libraries; the compilers
   # and CMake keep the machine's.
-  printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$LIB" "$R/usr/bin/protoc" >"$R/protoc.sh"
-  chmod +x "$R/protoc.sh"
+  with_libraries "$LIB" "$R/usr/bin/protoc" "$R/protoc.sh"
   if [[ "$DEVICE" == cpu ]]; then
     TORCH_ARGS=(-DLMC_WITH_CUDA=OFF)
     PREFIX="$R/usr"
@@ -159,10 +152,7 @@ RE2
     echo "built in $(( $(date +%s) - t0 )) s"
     grep -o "$R/usr/include\|/usr/include/grpc\|/usr/include/google" "$BUILD/CMakeCache.txt" | sort | uniq -c
   else
-    grep -n -i -B2 -A8 'error' "$BUILD.cmake.log" | head -80
-    tail -30 "$BUILD.cmake.log"
-    echo "FAILED: build"
-    exit 1
+    build_failed "$BUILD.cmake.log"
   fi
 fi
 export LD_LIBRARY_PATH="$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

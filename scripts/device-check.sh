@@ -45,7 +45,7 @@ BUILD=/tmp/lmc-device-build
 R=/tmp/lmc-debroot
 PY="${LMC_PYTHON:-python3}"
 failed=()
-source "$ROOT/scripts/device-machine.sh"
+source "$ROOT/scripts/device-common.sh"
 describe_machine
 
 step "0. build (LMC_HF_ONLY, LMC_WITH_CUDA against torch's LibTorch)"
@@ -69,10 +69,7 @@ if cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMC_HF_ONL
      lmc-hf-logits; then
   echo "built in $(( $(date +%s) - t0 )) s"
 else
-  grep -n -i -B2 -A8 'error' "$BUILD.cmake.log" | head -80
-  tail -40 "$BUILD.cmake.log"
-  echo "FAILED: build"
-  exit 1
+  build_failed "$BUILD.cmake.log"
 fi
 export LD_LIBRARY_PATH="$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
@@ -88,9 +85,7 @@ step "a. LibTorch backend = CPU kernels (torch_backend_test; CUDA rows run when 
 step "b. float loaders against transformers"
 # lmc-hf-logits runs with the Debian libraries (a wrapper sets the path for it
 # alone); python without them.
-printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$LD_LIBRARY_PATH" "$BUILD/hf/lmc-hf-logits" \
-  >"$BUILD/lmc-hf-logits.sh"
-chmod +x "$BUILD/lmc-hf-logits.sh"
+with_libraries "$LD_LIBRARY_PATH" "$BUILD/hf/lmc-hf-logits" "$BUILD/lmc-hf-logits.sh"
 (unset LD_LIBRARY_PATH; "$PY" "$ROOT/scripts/device-check-transformers.py" "$BUILD/lmc-hf-logits.sh") ||
   failed+=(transformers)
 }

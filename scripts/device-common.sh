@@ -1,9 +1,10 @@
-# Sourced by scripts/device-check.sh and scripts/device-bench.sh: `step`
-# prints a step's heading, `describe_machine` what the GPU machine has (the
-# GPU, the OS, the cores, the tools, torch and its CUDA), with $PY the Python
-# that has torch.
+# Sourced by scripts/device-check.sh and scripts/device-bench.sh, the GPU
+# machine's scripts. $PY is the Python that has torch.
+
+# A step's heading.
 step() { echo; echo "=== $*"; }
 
+# What the machine has: the GPU, the OS, the cores, the tools, torch and its CUDA.
 describe_machine() {
   step "machine"
   nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
@@ -13,4 +14,21 @@ describe_machine() {
   "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
   nvcc --version 2>/dev/null | tail -1 || true
   g++ --version | head -1
+}
+
+# with_libraries LIBDIR PROGRAM WRAPPER: writes WRAPPER, which runs PROGRAM
+# with LIBDIR as its library path, so that Debian's libraries serve that
+# program alone (the compilers and Python keep the machine's).
+with_libraries() {
+  printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$1" "$2" >"$3"
+  chmod +x "$3"
+}
+
+# build_failed LOG: the errors of a failed configure or build, its last
+# lines, and the exit.
+build_failed() {
+  grep -n -i -B2 -A8 'error' "$1" | head -80
+  tail -40 "$1"
+  echo "FAILED: build"
+  exit 1
 }
